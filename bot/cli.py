@@ -1,0 +1,190 @@
+"""The `briefbot` command line: briefs, topics, search, check, console and serving.
+
+Exit codes: 0 success, 1 nothing found, 2 bad configuration or a fact base with errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.commands import BriefReply, CommandHandler, NotFoundReply, RequestContext, topic_rows
+from bot.config import ConfigError, Settings
+from bot.factbase import FactBaseError
+from bot.factbase.loader import iter_problem_lines, load_factbase
+from bot.render import MARKDOWN, TEXT, Renderer, brief_as_json
+from bot.state import KnowledgeHolder
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG = 0, 1, 2
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="briefbot", description="Cited briefs from a curated fact base, in Slack and here."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    brief = sub.add_parser("brief", help="a cited brief on a topic or question")
+    brief.add_argument("query", nargs="*", help="a topic, alias or question (e.g. nato)")
+    brief.add_argument("--full", action="store_true", help="every fact, not only the key ones")
+    brief.add_argument("--format", choices=["text", "markdown", "json", "slack"], default="text")
+    brief.add_argument("--today", type=_date, help="the day to measure source age from (YYYY-MM-DD)")
+
+    topics = sub.add_parser("topics", help="list the topics")
+    topics.add_argument("--format", choices=["text", "json"], default="text")
+
+    search = sub.add_parser("search", help="facts across topics that mention the words")
+    search.add_argument("words", nargs="+")
+    search.add_argument("--format", choices=["text", "json"], default="text")
+
+    sub.add_parser("check", help="verify the fact base and templates; exit 2 on errors")
+    sub.add_parser("console", help="talk to the bot in the terminal (reads stdin when piped)")
+
+    serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's bind address
+    serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
+    serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
+         stdin: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    out = stdout or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_OK
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"briefbot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check":
+        return _check(settings, out)
+    if args.command == "serve":
+        from bot.server import serve  # imported here: the web stack is only needed to serve
+
+        return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode)
+    try:
+        holder = KnowledgeHolder.load(settings.seeds_dir)
+    except FactBaseError as exc:
+        print(f"briefbot: the fact base in {settings.seeds_dir} has errors "
+              "(run `briefbot check`):", file=sys.stderr)
+        for line in iter_problem_lines(exc.problems):
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    renderer = Renderer(settings.templates_dir)
+    handler = CommandHandler(holder, stale_days=settings.stale_days)
+    if args.command == "brief":
+        return _brief(args, handler, renderer, out)
+    if args.command == "topics":
+        return _topics(args, handler, renderer, out)
+    if args.command == "search":
+        return _search(args, handler, renderer, out)
+    if args.command == "console":
+        from bot.console import run_console
+
+        return run_console(handler, renderer, stdin or sys.stdin, out)
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_CONFIG  # pragma: no cover - parser.error exits
+
+
+def _brief(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
+           out: TextIO) -> int:
+    query = " ".join(args.query)
+    context = RequestContext(surface="cli", prefix="briefbot brief")
+    if not query.strip():
+        reply = handler.help(context)
+        if args.format == "json":
+            out.write(json.dumps({"query": query, "error": "empty_query",
+                                  "topics": [row.id for row in reply.topics]}) + "\n")
+            return EXIT_NOT_FOUND
+        out.write(renderer.render(reply.template, TEXT, **reply.context()))
+        return EXIT_OK
+    reply = handler.brief(query, context, full=args.full, today=args.today)
+    if args.format == "json":
+        if isinstance(reply, BriefReply):
+            document = brief_as_json(reply.brief)
+        elif isinstance(reply, NotFoundReply):
+            document = {"query": reply.query, "error": "not_found",
+                        "suggestions": [row.id for row in reply.suggestions]}
+        else:
+            document = {"query": query, "error": reply.kind}
+        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "slack":
+        from bot.slack.messages import MessageBuilder
+
+        def recompose(n: int) -> BriefReply:
+            assert isinstance(reply, BriefReply)
+            again = handler.brief_for_topic(reply.brief.topic_id, query=query,
+                                            resolved_by=reply.brief.resolved_by, full=args.full,
+                                            today=args.today, max_facts=n)
+            assert isinstance(again, BriefReply)
+            return again
+
+        payload = MessageBuilder(renderer).build(reply, recompose=recompose)
+        out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        fmt = MARKDOWN if args.format == "markdown" else TEXT
+        out.write(renderer.render(reply.template, fmt, **reply.context()))
+    return EXIT_OK if isinstance(reply, BriefReply) else EXIT_NOT_FOUND
+
+
+def _topics(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
+            out: TextIO) -> int:
+    reply = handler.handle("topics", RequestContext(surface="cli", prefix="briefbot brief"))
+    if args.format == "json":
+        rows = [{"id": r.id, "title": r.title, "aliases": list(r.aliases), "facts": r.facts}
+                for r in topic_rows(handler.knowledge.current)]
+        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(renderer.render(reply.template, TEXT, **reply.context()))
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
+            out: TextIO) -> int:
+    reply = handler.search(" ".join(args.words))
+    if args.format == "json":
+        out.write(json.dumps(list(reply.hits), indent=2, ensure_ascii=False, default=list) + "\n")
+    else:
+        out.write(renderer.render(reply.template, TEXT, **reply.context()))
+    return EXIT_OK if reply.hits else EXIT_NOT_FOUND
+
+
+def _check(settings: Settings, out: TextIO) -> int:
+    report = load_factbase(settings.seeds_dir)
+    problems = list(report.problems)
+    lines = iter_problem_lines(problems)
+    template_problems = Renderer(settings.templates_dir).check()
+    for line in lines + template_problems:
+        out.write(line + "\n")
+    errors = len(report.errors) + len(template_problems)
+    if errors:
+        out.write(f"{errors} error(s), {len(report.warnings)} warning(s)\n")
+        return EXIT_CONFIG
+    fb = report.require()
+    out.write(
+        f"ok: {len(fb.documents)} documents, {len(fb.topics)} topics, {len(fb.facts)} facts, "
+        f"every quote verified; {len(report.warnings)} warning(s); version {fb.version}\n"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""The command handler: what a user typed in, a reply (data) out.
+
+The console, the CLI and every Slack listener call `CommandHandler.handle`; none has a copy of
+its rules. Replies are dataclasses naming the template that renders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
+from bot.resolve import MAX_QUERY_CHARS, Resolution
+from bot.search import SearchHit
+from bot.state import Knowledge, KnowledgeHolder
+
+# Words that start a command rather than a topic query.
+HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
+
+_MENTION_RE = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@briefbot\b)[\s:,]*", re.IGNORECASE)
+_COMMAND_RE = re.compile(r"^\s*/brief\b\s*", re.IGNORECASE)
+_FULL_RE = re.compile(r"(?:^|\s)--full(?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """A topic as listed in help, topic lists and suggestions."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...]
+    facts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandHelp:
+    """A usage line and what it does."""
+
+    usage: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Base of all replies: the template that renders it and the data it needs."""
+
+    template: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+
+    def context(self) -> dict[str, Any]:
+        """Variables for the template."""
+        return {"reply": self}
+
+
+@dataclass(frozen=True)
+class BriefReply(Reply):
+    """A brief on a topic."""
+
+    brief: Brief
+    template: ClassVar[str] = "brief"
+    kind: ClassVar[str] = "brief"
+
+    def context(self) -> dict[str, Any]:
+        return {"reply": self, "brief": self.brief}
+
+
+@dataclass(frozen=True)
+class HelpReply(Reply):
+    """Usage, the commands the user may run and the topics."""
+
+    commands: tuple[CommandHelp, ...]
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    note: str | None = None
+    template: ClassVar[str] = "help"
+    kind: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True)
+class TopicsReply(Reply):
+    """The list of topics."""
+
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    template: ClassVar[str] = "topics"
+    kind: ClassVar[str] = "topics"
+
+
+@dataclass(frozen=True)
+class NotFoundReply(Reply):
+    """Nothing matched: the closest topics, and where to look."""
+
+    query: str
+    suggestions: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    template: ClassVar[str] = "not_found"
+    kind: ClassVar[str] = "not_found"
+
+
+@dataclass(frozen=True)
+class SearchReply(Reply):
+    """Facts matching a search across topics, each with its source."""
+
+    query: str
+    hits: tuple[dict[str, Any], ...]
+    template: ClassVar[str] = "search"
+    kind: ClassVar[str] = "search"
+
+
+@dataclass(frozen=True)
+class UpcomingReply(Reply):
+    """Reminder occurrences coming up."""
+
+    days: int
+    items: tuple[UpcomingItem, ...]
+    template: ClassVar[str] = "upcoming"
+    kind: ClassVar[str] = "upcoming"
+
+
+@dataclass(frozen=True)
+class ErrorReply(Reply):
+    """A short, user-facing message when something went wrong or is not allowed."""
+
+    message: str
+    template: ClassVar[str] = "error"
+    kind: ClassVar[str] = "error"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who asked and where, as far as the handler needs to know."""
+
+    surface: str = "console"
+    user_id: str | None = None
+    channel_id: str | None = None
+    channel_type: str | None = None
+    prefix: str = "/brief"
+
+
+@dataclass
+class CommandHandler:
+    """Turns what a user typed into a reply; the single handler behind every surface."""
+
+    knowledge: KnowledgeHolder
+    stale_days: int = DEFAULT_STALE_DAYS
+    today: Callable[[], dt.date] = dt.date.today
+    upcoming: Callable[[Knowledge, dt.date, int, str | None], tuple[UpcomingItem, ...]] | None = None
+    extra_commands: dict[str, Callable[[str, RequestContext], Reply]] = field(default_factory=dict)
+
+    def handle(self, text: str, context: RequestContext | None = None, *, full: bool = False,
+               today: dt.date | None = None) -> Reply:
+        """Answer one line: `help`, `topics`, `search WORDS`, `upcoming [DAYS]` or a topic query.
+
+        A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full` (or a leading
+        `full`) asks for every fact rather than the key ones.
+        """
+        ctx = context or RequestContext()
+        query = clean_query(text)
+        if _FULL_RE.search(query):
+            full = True
+            query = _FULL_RE.sub(" ", query).strip()
+        first, _, rest = query.partition(" ")
+        word = first.lower()
+        if word == "full" and rest.strip():
+            full, query = True, rest.strip()
+            first, _, rest = query.partition(" ")
+            word = first.lower()
+        knowledge = self.knowledge.current
+        if not query or word in HELP_WORDS:
+            return self.help(ctx)
+        if word == "topics" and not rest.strip():
+            return TopicsReply(topic_rows(knowledge), prefix=ctx.prefix)
+        if word == "search" and rest.strip():
+            return self.search(rest, knowledge)
+        if word == "upcoming" and self.upcoming is not None:
+            return self._upcoming(rest, knowledge, today)
+        if word in self.extra_commands:
+            return self.extra_commands[word](rest, ctx)
+        return self.brief(query, ctx, full=full, today=today, knowledge=knowledge)
+
+    def brief(self, query: str, ctx: RequestContext | None = None, *, full: bool = False,
+              today: dt.date | None = None, knowledge: Knowledge | None = None,
+              max_facts: int | None = None) -> Reply:
+        """Resolve `query` and compose its brief, or say what was not found."""
+        knowledge = knowledge or self.knowledge.current
+        resolution = knowledge.resolver.resolve(query)
+        if resolution.topic_id is None or resolution.method is None:
+            return self.not_found(resolution, knowledge, ctx or RequestContext())
+        return self.brief_for_topic(resolution.topic_id, query=query,
+                                    resolved_by=resolution.method.value, full=full,
+                                    today=today, knowledge=knowledge, max_facts=max_facts)
+
+    def brief_for_topic(self, topic_id: str, *, query: str, resolved_by: str, full: bool = False,
+                        today: dt.date | None = None, knowledge: Knowledge | None = None,
+                        max_facts: int | None = None) -> BriefReply | ErrorReply:
+        """The brief on a known topic id (used by buttons, which carry the id)."""
+        knowledge = knowledge or self.knowledge.current
+        if topic_id not in knowledge.factbase.topics:
+            return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
+        day = today or self.today()
+        upcoming = self.upcoming(knowledge, day, 30, topic_id) if self.upcoming else ()
+        brief = compose_brief(knowledge.factbase, topic_id, query=query[:MAX_QUERY_CHARS],
+                              resolved_by=resolved_by, today=day, full=full,
+                              max_facts=max_facts, stale_days=self.stale_days, upcoming=upcoming)
+        return BriefReply(brief)
+
+    def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
+        """Usage and the topic list."""
+        p = ctx.prefix
+        commands = [
+            CommandHelp(f"{p} TOPIC", "a short brief with cited sources (e.g. nato, rok, pacific security)"),
+            CommandHelp(f"{p} full TOPIC", "every fact on the topic"),
+            CommandHelp(f"{p} topics", "the topics and the names they answer to"),
+            CommandHelp(f"{p} search WORDS", "facts across all topics that mention the words"),
+        ]
+        if self.upcoming is not None:
+            commands.append(CommandHelp(f"{p} upcoming [DAYS]", "anniversaries and deadlines ahead"))
+        commands.append(CommandHelp(f"{p} help", "this message"))
+        return HelpReply(tuple(commands), topic_rows(self.knowledge.current), prefix=p, note=note)
+
+    def not_found(self, resolution: Resolution, knowledge: Knowledge, ctx: RequestContext
+                  ) -> Reply:
+        """The not-found reply (or help, when the query had nothing in it)."""
+        if resolution.empty:
+            return self.help(ctx)
+        rows = {row.id: row for row in topic_rows(knowledge)}
+        return NotFoundReply(resolution.query[:200],
+                             tuple(rows[t] for t in resolution.suggestions if t in rows),
+                             prefix=ctx.prefix)
+
+    def search(self, words: str, knowledge: Knowledge | None = None) -> SearchReply:
+        """Facts across topics matching the words, each with its source."""
+        knowledge = knowledge or self.knowledge.current
+        docs = knowledge.factbase.documents
+        hits = tuple(_hit_row(hit, docs) for hit in knowledge.search.search(words))
+        return SearchReply(words[:200], hits)
+
+    def _upcoming(self, rest: str, knowledge: Knowledge, today: dt.date | None) -> Reply:
+        arg = rest.strip()
+        if arg and not (arg.isdigit() and 1 <= int(arg) <= 366):
+            return ErrorReply("Usage: upcoming [DAYS], with DAYS a number from 1 to 366.")
+        days = int(arg) if arg else 14
+        assert self.upcoming is not None
+        items = self.upcoming(knowledge, today or self.today(), days, None)
+        return UpcomingReply(days, items)
+
+
+def clean_query(text: str) -> str:
+    """Drop a leading `/brief`, `@briefbot` or Slack mention, and fold white space."""
+    text = text[: MAX_QUERY_CHARS * 4]
+    text = _COMMAND_RE.sub("", text, count=1)
+    text = _MENTION_RE.sub("", text, count=1)
+    return " ".join(text.split())
+
+
+def topic_rows(knowledge: Knowledge) -> tuple[TopicRow, ...]:
+    """Every topic as a row for lists, sorted by id."""
+    fb = knowledge.factbase
+    return tuple(
+        TopicRow(t.id, t.title, t.aliases, len(fb.facts_for(t.id)))
+        for t in sorted(fb.topics.values(), key=lambda t: t.id)
+    )
+
+
+def _hit_row(hit: SearchHit, documents: Any) -> dict[str, Any]:
+    doc = documents[hit.fact.source]
+    return {
+        "id": hit.fact.id,
+        "statement": hit.fact.statement,
+        "topics": hit.fact.topics,
+        "date_label": hit.fact.date.human() if hit.fact.date else None,
+        "source_title": doc.title,
+        "source_date": doc.date_label,
+        "source_kind": doc.kind.value,
+        "url": doc.url,
+        "quote": hit.fact.quote,
+    }

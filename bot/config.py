@@ -1,0 +1,185 @@
+"""Settings, read once from the environment, validated, and passed in.
+
+Nothing else in the package reads the environment. A bad or missing setting raises `ConfigError`
+naming the variable and what is expected; the CLI prints that one line and exits 2. Tokens and
+secrets are wrapped in `Secret`, whose `repr` and `str` never show the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///briefbot.db"
+DEFAULT_TIMEZONE = "Pacific/Auckland"
+VISIBILITIES = ("ephemeral", "in_channel")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable and what is expected."""
+
+    def __init__(self, variable: str, expected: str) -> None:
+        super().__init__(f"{variable}: {expected}")
+        self.variable = variable
+
+
+class Secret:
+    """A token or secret; its value is only available through `reveal()`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that sends it to Slack."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _mask_url(url: str) -> str:
+    """A database URL with any password replaced, for logs and `repr`."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1********@", url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with (see the README's configuration table)."""
+
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    seeds_dir: Path = field(default_factory=lambda: _default_dir("seeds"))
+    templates_dir: Path = field(default_factory=lambda: _default_dir("templates"))
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    default_visibility: str = "ephemeral"
+    port: int = 3000
+    stale_days: int = 365
+    reminder_channel: str | None = None
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = _mask_url(value) if f.name == "database_url" else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def database_url_masked(self) -> str:
+        """The database URL with its password hidden."""
+        return _mask_url(self.database_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate every setting; raises `ConfigError` on the first bad one."""
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def secret(name: str, prefix: str | None = None) -> Secret | None:
+            value = text(name)
+            if value is None:
+                return None
+            if prefix and not value.startswith(prefix):
+                raise ConfigError(name, f"expected a token starting with {prefix!r}")
+            return Secret(value)
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            value = text(name)
+            if value is None:
+                return default
+            if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+                raise ConfigError(name, f"expected a whole number from {low} to {high}, got {value!r}")
+            return int(value)
+
+        def directory(name: str, default: Path) -> Path:
+            value = text(name)
+            path = Path(value) if value else default
+            if not path.is_dir():
+                raise ConfigError(name, f"expected an existing directory, got {str(path)!r}")
+            return path
+
+        api_url = text("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not re.match(r"^https?://[^\s/]+", api_url):
+            raise ConfigError("SLACK_API_URL", f"expected an http(s) URL, got {api_url!r}")
+        if not api_url.endswith("/"):
+            api_url += "/"
+        zone_name = text("BRIEFBOT_TIMEZONE") or DEFAULT_TIMEZONE
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("BRIEFBOT_TIMEZONE",
+                              f"expected an IANA time zone such as Pacific/Auckland, got {zone_name!r}"
+                              ) from None
+        visibility = (text("BRIEFBOT_DEFAULT_VISIBILITY") or "ephemeral").lower()
+        if visibility not in VISIBILITIES:
+            raise ConfigError("BRIEFBOT_DEFAULT_VISIBILITY",
+                              f"expected ephemeral or in_channel, got {visibility!r}")
+        database_url = text("BRIEFBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+            raise ConfigError("BRIEFBOT_DATABASE_URL",
+                              "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "
+                              f"{_mask_url(database_url)!r}")
+        log_level = (text("BRIEFBOT_LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("BRIEFBOT_LOG_LEVEL", f"expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        channel = text("BRIEFBOT_REMINDER_CHANNEL")
+        if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel):
+            raise ConfigError("BRIEFBOT_REMINDER_CHANNEL",
+                              f"expected a channel id such as C0123ABCD, got {channel!r}")
+        return cls(
+            slack_bot_token=secret("SLACK_BOT_TOKEN", "xoxb-"),
+            slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+            slack_app_token=secret("SLACK_APP_TOKEN", "xapp-"),
+            slack_api_url=api_url,
+            seeds_dir=directory("BRIEFBOT_SEEDS_DIR", _default_dir("seeds")),
+            templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", _default_dir("templates")),
+            database_url=database_url,
+            timezone=zone,
+            default_visibility=visibility,
+            port=integer("PORT", 3000, 1, 65535),
+            stale_days=integer("BRIEFBOT_STALE_DAYS", 365, 1, 36500),
+            reminder_channel=channel,
+            log_level=log_level,
+        )
+
+    def require_http(self) -> None:
+        """Check what serving HTTP needs: the bot token and the signing secret."""
+        if self.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN", "expected the bot token (xoxb-...); it is not set")
+        if self.slack_signing_secret is None:
+            raise ConfigError("SLACK_SIGNING_SECRET", "expected the app's signing secret; it is not set")
+
+    def require_socket_mode(self) -> None:
+        """Check what Socket Mode needs: the bot token and the app-level token."""
+        if self.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN", "expected the bot token (xoxb-...); it is not set")
+        if self.slack_app_token is None:
+            raise ConfigError("SLACK_APP_TOKEN",
+                              "expected an app-level token (xapp-...) for Socket Mode; it is not set")
+
+
+def _default_dir(name: str) -> Path:
+    """`seeds/` or `templates/` beside the package (a source checkout), else in the cwd."""
+    beside = PACKAGE_ROOT / name
+    return beside if beside.is_dir() else Path.cwd() / name

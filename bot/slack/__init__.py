@@ -1,0 +1,1 @@
+"""Slack adapter: Block Kit assembly, Slack limits and Bolt wiring."""

@@ -1,0 +1,103 @@
+"""Turning replies into Slack message payloads that always respect Slack's limits.
+
+Templates render the blocks; this module checks the result against `bot.slack.limits` before it
+is sent. A brief too long for one message is composed again with fewer facts (the template then
+shows "N more facts: use Full brief"); any other reply that breaks a limit is replaced by a short
+plain message. No payload that fails the check ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.commands import BriefReply, Reply
+from bot.render import MRKDWN, Renderer
+from bot.slack.limits import check_message
+
+log = logging.getLogger(__name__)
+
+FALLBACK_TEXT_CHARS = 3000
+"""Top-level `text` (the notification fallback) is kept well under Slack's 4,000."""
+
+Recompose = Callable[[int], BriefReply]
+
+
+class MessageBuilder:
+    """Builds chat.postMessage / response_url payloads from replies."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def build(
+        self,
+        reply: Reply,
+        *,
+        interactive: bool = True,
+        shared_by: str | None = None,
+        recompose: Recompose | None = None,
+    ) -> dict[str, Any]:
+        """The payload for `reply`: `{"text": fallback, "blocks": [...]}`, within every limit.
+
+        For a brief, `recompose(n)` must give the same brief with at most `n` key facts; it is
+        used to cut a brief that does not fit.
+        """
+        if isinstance(reply, BriefReply):
+            return self._brief(reply, interactive, shared_by, recompose)
+        payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
+        problems = check_message(payload)
+        if not problems:
+            return payload
+        log.warning("reply %s broke Slack limits (%s); sending a short text", reply.kind, problems[:3])
+        text = self._fallback(reply)
+        return {"text": text, "blocks": [_section(text)]}
+
+    def _payload(self, reply: Reply, *, interactive: bool, shared_by: str | None) -> dict[str, Any]:
+        blocks = self.renderer.render_blocks(
+            reply.template, interactive=interactive, shared_by=shared_by, **reply.context()
+        )
+        return {"text": self._fallback(reply), "blocks": blocks}
+
+    def _fallback(self, reply: Reply) -> str:
+        if isinstance(reply, BriefReply):
+            text = self.renderer.render("brief", MRKDWN, short=True, **reply.context())
+        else:
+            text = self.renderer.render_as_mrkdwn(reply.template, **reply.context())
+        return _clip(text, FALLBACK_TEXT_CHARS)
+
+    def _brief(
+        self,
+        reply: BriefReply,
+        interactive: bool,
+        shared_by: str | None,
+        recompose: Recompose | None,
+    ) -> dict[str, Any]:
+        payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
+        if not check_message(payload):
+            return payload
+        if recompose is None:
+            raise ValueError("a brief that breaks Slack's limits needs `recompose` to be cut")
+        # Binary search for the most key facts that fit; 0 facts always fits.
+        low, high = 0, len(reply.brief.facts) - 1
+        best: dict[str, Any] | None = None
+        while low <= high:
+            middle = (low + high) // 2
+            candidate = self._payload(recompose(middle), interactive=interactive,
+                                      shared_by=shared_by)
+            if check_message(candidate):
+                high = middle - 1
+            else:
+                best, low = candidate, middle + 1
+        if best is None:
+            raise ValueError(f"brief on {reply.brief.topic_id!r} does not fit even without facts")
+        return best
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 2900) or " ",
+                                        "verbatim": True}}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,56 @@
+"""Text normalisation shared by quote verification and query resolution."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Typographic quotes and dashes compare equal to their straight forms; nothing else is folded.
+_QUOTE_FOLD = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+    }
+)
+
+
+def normalize_quote(text: str) -> str:
+    """Fold typographic quotes and dashes to straight ones and runs of white space to one space.
+
+    This is the only leniency quote verification allows: everything else must match exactly.
+    """
+    return " ".join(text.translate(_QUOTE_FOLD).split())
+
+
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def normalize_key(text: str) -> str:
+    """A lookup key ignoring case, accents' compatibility forms, punctuation and spacing.
+
+    "NZ-ROK", "nz rok" and " Nz/Rok? " all give "nz rok".
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD_RE.findall(folded))
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words of a text, punctuation dropped, in order."""
+    return _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape text for Slack mrkdwn: `&`, `<` and `>` and nothing else, as Slack documents."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

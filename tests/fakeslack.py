@@ -1,0 +1,624 @@
+"""A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
+
+`FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
+`conversations.history` and posts to `response_url`s (`/response/<anything>`), records every call,
+checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
+with `Retry-After`, 5xx, `ok: false`) or to answer late. Point a client at it with
+`WebClient(token="xoxb-test", base_url=fake.base_url)`.
+
+Behaviour worth knowing, copied from Slack:
+- API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
+- `conversations.history` lists a channel's messages newest first and leaves out thread replies
+  (messages whose `thread_ts` differs from their `ts`); `metadata` only with `include_all_metadata`.
+- Ephemeral messages never appear in the history.
+- A message that breaks Slack's limits is answered `{"ok": false, "error": "invalid_blocks"}` (HTTP
+  200 for API methods, 400 for a `response_url`), not stored, and listed in `limit_violations`.
+
+Use the `fake_slack` fixture, or `with FakeSlack() as fake: ...`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from bot.slack.limits import check_message
+
+__all__ = ["RESPONSE_URL", "Call", "FakeSlack", "fake_slack"]
+
+RESPONSE_URL = "response_url"
+"""The `Call.method` of a post to a response_url."""
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T1"
+BOT_USER_NAME = "briefbot"
+TEAM_URL = "https://briefbot-test.slack.com/"
+
+_FIRST_TS_MICROS = 1_700_000_000_000_000
+_TS_STEP_MICROS = 100
+_MESSAGE_METHODS = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", RESPONSE_URL}
+)
+_JSON_FORM_FIELDS = ("blocks", "metadata", "attachments")
+_HISTORY_DEFAULT_LIMIT = 100
+_HISTORY_MAX_LIMIT = 999
+_STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request the fake received, failed or not, with what it answered."""
+
+    method: str
+    """The API method (`chat.postMessage`), or `"response_url"`."""
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    """Query parameters and body, parsed; `blocks` and `metadata` are JSON-decoded."""
+    time: float
+    """`time.time()` when the request arrived."""
+    status: int = 200
+    """The HTTP status the fake answered."""
+    response: dict[str, Any] = field(default_factory=dict)
+    """The JSON the fake answered."""
+    http_method: str = "POST"
+
+
+@dataclass(slots=True)
+class _Failure:
+    status: int
+    error: str
+    retry_after: int | None
+    remaining: int | None
+    """Calls still to fail; `None` for ever."""
+
+
+@dataclass(slots=True)
+class _Delay:
+    seconds: float
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """A fake Slack Web API server in a daemon thread; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._always: dict[str, _Failure] = {}
+        self._delays: dict[str, deque[_Delay]] = {}
+        self._ts_counter = 0
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.limit_violations: list[str] = []
+        """Every limit violation seen, as `"<method>: <violation>"`; tests assert it stays empty."""
+        self.server_errors: list[str] = []
+        """Exceptions raised inside the fake itself: bugs in the fake, not in the code tested."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Start serving on a random port of 127.0.0.1; return self."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlack is already running")
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-slack",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; delayed answers are cut short."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5.0)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the fake listens on."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The server's root URL, e.g. `http://127.0.0.1:PORT/`."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL for `WebClient(base_url=...)`, e.g. `http://127.0.0.1:PORT/api/`."""
+        return f"{self.url}api/"
+
+    def response_url(self, name: str = "T1/1/abc") -> str:
+        """A response_url pointing at the fake, for slash-command and interaction payloads."""
+        return f"{self.url}response/{name}"
+
+    # -- inspection ------------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Every call received so far (of `method`, if given), oldest first."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def posts(self) -> list[Call]:
+        """The `chat.postMessage` calls received so far, failed ones included."""
+        return self.calls("chat.postMessage")
+
+    def responses(self) -> list[Call]:
+        """The posts to response_urls received so far."""
+        return self.calls(RESPONSE_URL)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Every message stored in `channel` (thread replies too), oldest first."""
+        with self._cond:
+            return [dict(m) for m in self._messages.get(channel, [])]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least `count` calls of `method` arrived; return them all.
+
+        Raises `TimeoutError` if they have not arrived within `timeout` seconds.
+        """
+        with self._cond:
+            arrived = self._cond.wait_for(
+                lambda: sum(c.method == method for c in self._calls) >= count, timeout
+            )
+            calls = [c for c in self._calls if c.method == method]
+        if not arrived:
+            raise TimeoutError(
+                f"expected {count} {method} call(s) within {timeout}s, got {len(calls)}"
+            )
+        return calls
+
+    def reset(self) -> None:
+        """Forget calls, messages, violations and scripted failures; keep serving."""
+        with self._cond:
+            self._calls.clear()
+            self._messages.clear()
+            self.limit_violations.clear()
+            self.server_errors.clear()
+            self._clear_failures_locked()
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail; scripts queue up in order.
+
+        Without `error` the call fails with HTTP `status` (default 429, with a `Retry-After:
+        retry_after` header; pass `retry_after=None` to leave it out). With `error` and no
+        `status` it is answered HTTP 200 `{"ok": false, "error": error}`, as Slack does.
+        `method` may be `"response_url"`.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        failure = _make_failure(status, error, retry_after, times)
+        with self._cond:
+            self._failures.setdefault(method, deque()).append(failure)
+
+    def always_fail(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = 1,
+    ) -> None:
+        """Make every call of `method` fail (as `fail_next` describes) until `clear_failures`."""
+        with self._cond:
+            self._always[method] = _make_failure(status, error, retry_after, None)
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds`, to provoke timeouts."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._cond:
+            self._delays.setdefault(method, deque()).append(_Delay(seconds, times))
+
+    def clear_failures(self) -> None:
+        """Drop every scripted failure and delay."""
+        with self._cond:
+            self._clear_failures_locked()
+
+    def _clear_failures_locked(self) -> None:
+        self._failures.clear()
+        self._always.clear()
+        self._delays.clear()
+
+    # -- request handling (called from the server's threads) -------------------------------------
+
+    def _handle(
+        self,
+        *,
+        http_method: str,
+        path: str,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        invalid_json: bool = False,
+    ) -> tuple[_Answer, float]:
+        """Decide the answer to one request, record the call, and say how long to delay it."""
+        received = time.time()
+        if path.startswith("/api/"):
+            method = path.removeprefix("/api/")
+        elif path.startswith("/response/") and http_method == "POST":
+            method = RESPONSE_URL
+        else:
+            return _Answer(404, {"ok": False, "error": "not_found"}), 0.0
+        with self._cond:
+            if invalid_json:
+                answer = _Answer(400 if method == RESPONSE_URL else 200, _error("invalid_json"))
+            else:
+                answer = self._answer_locked(method, headers, body)
+            delay = self._take_delay_locked(method)
+            self._calls.append(
+                Call(
+                    method=method,
+                    path=path,
+                    headers=headers,
+                    body=body,
+                    time=received,
+                    status=answer.status,
+                    response=answer.body,
+                    http_method=http_method,
+                )
+            )
+            self._cond.notify_all()
+        return answer, delay
+
+    def _answer_locked(
+        self, method: str, headers: Mapping[str, str], body: dict[str, Any]
+    ) -> _Answer:
+        if method != RESPONSE_URL and not _is_bot_token(headers):
+            return _Answer(200, {"ok": False, "error": "not_authed"})
+        failure = self._take_failure_locked(method)
+        if failure is not None:
+            extra = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+            return _Answer(failure.status, {"ok": False, "error": failure.error}, extra)
+        if method in _MESSAGE_METHODS:
+            violations = check_message(body)
+            if violations:
+                self.limit_violations.extend(f"{method}: {v}" for v in violations)
+                status = 400 if method == RESPONSE_URL else 200
+                return _Answer(status, {"ok": False, "error": "invalid_blocks"})
+        handler = _API_METHODS.get(method)
+        if handler is None:
+            return _Answer(200, {"ok": False, "error": "unknown_method"})
+        return _Answer(200, handler(self, body))
+
+    def _take_failure_locked(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue[0]
+            assert failure.remaining is not None
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                queue.popleft()
+            return failure
+        return self._always.get(method)
+
+    def _take_delay_locked(self, method: str) -> float:
+        queue = self._delays.get(method)
+        if not queue:
+            return 0.0
+        delay = queue[0]
+        delay.remaining -= 1
+        if delay.remaining <= 0:
+            queue.popleft()
+        return delay.seconds
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep for a delayed answer, but wake as soon as the fake stops."""
+        self._stopping.wait(seconds)
+
+    def _next_ts(self) -> str:
+        self._ts_counter += 1
+        micros = _FIRST_TS_MICROS + self._ts_counter * _TS_STEP_MICROS
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    # -- API methods (called with the lock held) -------------------------------------------------
+
+    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": TEAM_URL,
+            "team": "Briefbot Test",
+            "user": BOT_USER_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        message = _message_from(body, ts)
+        self._messages.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
+
+    def _post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = body.get("channel"), body.get("ts")
+        for message in self._messages.get(str(channel), []):
+            if message["ts"] == ts:
+                for key in ("text", "blocks", "metadata", "attachments"):
+                    if key in body:
+                        message[key] = body[key]
+                message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": ts,
+                    "text": message.get("text", ""),
+                    "message": dict(message),
+                }
+        return {"ok": False, "error": "message_not_found"}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        inclusive = _truthy(body.get("inclusive"))
+        with_metadata = _truthy(body.get("include_all_metadata"))
+        try:
+            oldest = _parse_ts(body.get("oldest"), Decimal(0))
+            latest = _parse_ts(body.get("latest"), Decimal("Infinity"))
+            limit = int(body.get("limit") or _HISTORY_DEFAULT_LIMIT)
+            offset = int(str(body.get("cursor") or "0").removeprefix("offset:"))
+        except (InvalidOperation, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        limit = max(1, min(limit, _HISTORY_MAX_LIMIT))
+
+        def in_range(ts: Decimal) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        selected = [
+            m
+            for m in reversed(self._messages.get(channel, []))
+            if _in_history(m) and in_range(Decimal(m["ts"]))
+        ]
+        page = selected[offset : offset + limit]
+        has_more = offset + limit < len(selected)
+        messages = []
+        for message in page:
+            shown = dict(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": f"offset:{offset + limit}" if has_more else ""},
+        }
+
+    def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+
+_API_METHODS = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._post_message,
+    "chat.postEphemeral": FakeSlack._post_ephemeral,
+    "chat.update": FakeSlack._update,
+    "conversations.history": FakeSlack._history,
+    RESPONSE_URL: FakeSlack._response_url,
+}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeSlack
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr; a client that hung up is not worth a word.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _serve(self, http_method: str) -> None:
+        fake = self.server.fake
+        try:
+            parts = urlsplit(self.path)
+            headers = dict(self.headers.items())
+            raw = self._read_body()
+            body: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+            try:
+                body.update(_parse_body(raw, self.headers.get("Content-Type", "")))
+                invalid_json = False
+            except ValueError:
+                body["raw_body"] = raw.decode("utf-8", errors="replace")
+                invalid_json = True
+            answer, delay = fake._handle(
+                http_method=http_method,
+                path=parts.path,
+                headers=headers,
+                body=body,
+                invalid_json=invalid_json,
+            )
+        except Exception as exc:
+            fake.server_errors.append(f"{type(exc).__name__}: {exc}")
+            answer, delay = _Answer(500, {"ok": False, "error": "fake_slack_error"}), 0.0
+        if delay > 0:
+            fake._wait(delay)
+        payload = json.dumps(answer.body).encode("utf-8")
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client gave up (timed out) before the answer came
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+
+def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
+    """Parse a JSON or form-encoded body; JSON strings in form fields such as `blocks` too."""
+    if not raw:
+        return {}
+    text = raw.decode("utf-8")
+    if "json" in content_type or text.lstrip().startswith("{"):
+        parsed = json.loads(text)  # ValueError: the caller answers invalid_json
+        if not isinstance(parsed, dict):
+            raise ValueError("a JSON body must be an object")
+        return parsed
+    body: dict[str, Any] = dict(parse_qsl(text, keep_blank_values=True))
+    for key in _JSON_FORM_FIELDS:
+        value = body.get(key)
+        if isinstance(value, str):
+            # Invalid JSON is left as a string, which the limit check reports.
+            with contextlib.suppress(ValueError):
+                body[key] = json.loads(value)
+    return body
+
+
+def _message_from(body: Mapping[str, Any], ts: str) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "team": TEAM_ID,
+        "text": body.get("text") or "",
+        "ts": ts,
+    }
+    for key in ("blocks", "metadata", "attachments", "thread_ts", "reply_broadcast"):
+        if body.get(key) is not None:
+            message[key] = body[key]
+    return message
+
+
+def _make_failure(
+    status: int | None, error: str | None, retry_after: int | None, times: int | None
+) -> _Failure:
+    if status is None:
+        status = 200 if error is not None else 429
+    if error is None:
+        error = _STATUS_ERRORS.get(status, f"http_{status}")
+    return _Failure(
+        status=status,
+        error=error,
+        retry_after=retry_after if status == 429 else None,
+        remaining=times,
+    )
+
+
+def _in_history(message: Mapping[str, Any]) -> bool:
+    """Whether `conversations.history` shows `message`: not a thread reply, unless broadcast."""
+    is_reply = message.get("thread_ts", message["ts"]) != message["ts"]
+    return not is_reply or _truthy(message.get("reply_broadcast"))
+
+
+def _error(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}
+
+
+def _is_bot_token(headers: Mapping[str, str]) -> bool:
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            return value.startswith("Bearer xoxb-")
+    return False
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in {"1", "true"})
+
+
+def _parse_ts(value: Any, default: Decimal) -> Decimal:
+    if value is None or value == "":
+        return default
+    parsed = Decimal(str(value))
+    if parsed.is_nan():
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A running `FakeSlack`, stopped after the test."""
+    fake = FakeSlack().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("query", nargs="*", help="a topic, alias or question (e.g. nato)")
     brief.add_argument("--full", action="store_true", help="every fact, not only the key ones")
     brief.add_argument("--format", choices=["text", "markdown", "json", "slack"], default="text")
-    brief.add_argument("--today", type=_date, help="the day to measure source age from (YYYY-MM-DD)")
+    brief.add_argument(
+        "--today", type=_date, help="the day to measure source age from (YYYY-MM-DD)"
+    )
 
     topics = sub.add_parser("topics", help="list the topics")
     topics.add_argument("--format", choices=["text", "json"], default="text")
@@ -54,14 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="talk to the bot in the terminal (reads stdin when piped)")
 
     serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's bind address
+    serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
-         stdin: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stdin: TextIO | None = None
+) -> int:
     """Run the CLI; returns the exit code."""
     out = stdout or sys.stdout
     parser = build_parser()
@@ -83,8 +86,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         holder = KnowledgeHolder.load(settings.seeds_dir)
     except FactBaseError as exc:
-        print(f"briefbot: the fact base in {settings.seeds_dir} has errors "
-              "(run `briefbot check`):", file=sys.stderr)
+        print(
+            f"briefbot: the fact base in {settings.seeds_dir} has errors (run `briefbot check`):",
+            file=sys.stderr,
+        )
         for line in iter_problem_lines(exc.problems):
             print(f"  {line}", file=sys.stderr)
         return EXIT_CONFIG
@@ -100,43 +105,47 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         from bot.console import run_console
 
         return run_console(handler, renderer, stdin or sys.stdin, out)
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_CONFIG  # pragma: no cover - parser.error exits
+    parser.error(f"unknown command {args.command!r}")  # exits with status 2
 
 
-def _brief(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
-           out: TextIO) -> int:
+def _brief(
+    args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
+) -> int:
     query = " ".join(args.query)
     context = RequestContext(surface="cli", prefix="briefbot brief")
     if not query.strip():
-        reply = handler.help(context)
+        help_reply = handler.help(context)
         if args.format == "json":
-            out.write(json.dumps({"query": query, "error": "empty_query",
-                                  "topics": [row.id for row in reply.topics]}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "query": query,
+                        "error": "empty_query",
+                        "topics": [row.id for row in help_reply.topics],
+                    }
+                )
+                + "\n"
+            )
             return EXIT_NOT_FOUND
-        out.write(renderer.render(reply.template, TEXT, **reply.context()))
+        out.write(renderer.render(help_reply.template, TEXT, **help_reply.context()))
         return EXIT_OK
     reply = handler.brief(query, context, full=args.full, today=args.today)
     if args.format == "json":
         if isinstance(reply, BriefReply):
             document = brief_as_json(reply.brief)
         elif isinstance(reply, NotFoundReply):
-            document = {"query": reply.query, "error": "not_found",
-                        "suggestions": [row.id for row in reply.suggestions]}
+            document = {
+                "query": reply.query,
+                "error": "not_found",
+                "suggestions": [row.id for row in reply.suggestions],
+            }
         else:
             document = {"query": query, "error": reply.kind}
         out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     elif args.format == "slack":
-        from bot.slack.messages import MessageBuilder
+        from bot.slack.messages import MessageBuilder, recompose_with
 
-        def recompose(n: int) -> BriefReply:
-            assert isinstance(reply, BriefReply)
-            again = handler.brief_for_topic(reply.brief.topic_id, query=query,
-                                            resolved_by=reply.brief.resolved_by, full=args.full,
-                                            today=args.today, max_facts=n)
-            assert isinstance(again, BriefReply)
-            return again
-
+        recompose = recompose_with(handler, reply) if isinstance(reply, BriefReply) else None
         payload = MessageBuilder(renderer).build(reply, recompose=recompose)
         out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -145,20 +154,24 @@ def _brief(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer
     return EXIT_OK if isinstance(reply, BriefReply) else EXIT_NOT_FOUND
 
 
-def _topics(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
-            out: TextIO) -> int:
+def _topics(
+    args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
+) -> int:
     reply = handler.handle("topics", RequestContext(surface="cli", prefix="briefbot brief"))
     if args.format == "json":
-        rows = [{"id": r.id, "title": r.title, "aliases": list(r.aliases), "facts": r.facts}
-                for r in topic_rows(handler.knowledge.current)]
+        rows = [
+            {"id": r.id, "title": r.title, "aliases": list(r.aliases), "facts": r.facts}
+            for r in topic_rows(handler.knowledge.current)
+        ]
         out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     else:
         out.write(renderer.render(reply.template, TEXT, **reply.context()))
     return EXIT_OK
 
 
-def _search(args: argparse.Namespace, handler: CommandHandler, renderer: Renderer,
-            out: TextIO) -> int:
+def _search(
+    args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
+) -> int:
     reply = handler.search(" ".join(args.words))
     if args.format == "json":
         out.write(json.dumps(list(reply.hits), indent=2, ensure_ascii=False, default=list) + "\n")

@@ -147,11 +147,19 @@ class CommandHandler:
     knowledge: KnowledgeHolder
     stale_days: int = DEFAULT_STALE_DAYS
     today: Callable[[], dt.date] = dt.date.today
-    upcoming: Callable[[Knowledge, dt.date, int, str | None], tuple[UpcomingItem, ...]] | None = None
+    upcoming: Callable[[Knowledge, dt.date, int, str | None], tuple[UpcomingItem, ...]] | None = (
+        None
+    )
     extra_commands: dict[str, Callable[[str, RequestContext], Reply]] = field(default_factory=dict)
 
-    def handle(self, text: str, context: RequestContext | None = None, *, full: bool = False,
-               today: dt.date | None = None) -> Reply:
+    def handle(
+        self,
+        text: str,
+        context: RequestContext | None = None,
+        *,
+        full: bool = False,
+        today: dt.date | None = None,
+    ) -> Reply:
         """Answer one line: `help`, `topics`, `search WORDS`, `upcoming [DAYS]` or a topic query.
 
         A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full` (or a leading
@@ -181,55 +189,89 @@ class CommandHandler:
             return self.extra_commands[word](rest, ctx)
         return self.brief(query, ctx, full=full, today=today, knowledge=knowledge)
 
-    def brief(self, query: str, ctx: RequestContext | None = None, *, full: bool = False,
-              today: dt.date | None = None, knowledge: Knowledge | None = None,
-              max_facts: int | None = None) -> Reply:
+    def brief(
+        self,
+        query: str,
+        ctx: RequestContext | None = None,
+        *,
+        full: bool = False,
+        today: dt.date | None = None,
+        knowledge: Knowledge | None = None,
+        max_facts: int | None = None,
+    ) -> Reply:
         """Resolve `query` and compose its brief, or say what was not found."""
         knowledge = knowledge or self.knowledge.current
         resolution = knowledge.resolver.resolve(query)
         if resolution.topic_id is None or resolution.method is None:
             return self.not_found(resolution, knowledge, ctx or RequestContext())
-        return self.brief_for_topic(resolution.topic_id, query=query,
-                                    resolved_by=resolution.method.value, full=full,
-                                    today=today, knowledge=knowledge, max_facts=max_facts)
+        return self.brief_for_topic(
+            resolution.topic_id,
+            query=query,
+            resolved_by=resolution.method.value,
+            full=full,
+            today=today,
+            knowledge=knowledge,
+            max_facts=max_facts,
+        )
 
-    def brief_for_topic(self, topic_id: str, *, query: str, resolved_by: str, full: bool = False,
-                        today: dt.date | None = None, knowledge: Knowledge | None = None,
-                        max_facts: int | None = None) -> BriefReply | ErrorReply:
+    def brief_for_topic(
+        self,
+        topic_id: str,
+        *,
+        query: str,
+        resolved_by: str,
+        full: bool = False,
+        today: dt.date | None = None,
+        knowledge: Knowledge | None = None,
+        max_facts: int | None = None,
+    ) -> BriefReply | ErrorReply:
         """The brief on a known topic id (used by buttons, which carry the id)."""
         knowledge = knowledge or self.knowledge.current
         if topic_id not in knowledge.factbase.topics:
             return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
         day = today or self.today()
         upcoming = self.upcoming(knowledge, day, 30, topic_id) if self.upcoming else ()
-        brief = compose_brief(knowledge.factbase, topic_id, query=query[:MAX_QUERY_CHARS],
-                              resolved_by=resolved_by, today=day, full=full,
-                              max_facts=max_facts, stale_days=self.stale_days, upcoming=upcoming)
+        brief = compose_brief(
+            knowledge.factbase,
+            topic_id,
+            query=query[:MAX_QUERY_CHARS],
+            resolved_by=resolved_by,
+            today=day,
+            full=full,
+            max_facts=max_facts,
+            stale_days=self.stale_days,
+            upcoming=upcoming,
+        )
         return BriefReply(brief)
 
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
         """Usage and the topic list."""
         p = ctx.prefix
         commands = [
-            CommandHelp(f"{p} TOPIC", "a short brief with cited sources (e.g. nato, rok, pacific security)"),
+            CommandHelp(
+                f"{p} TOPIC", "a short brief with cited sources (e.g. nato, rok, pacific security)"
+            ),
             CommandHelp(f"{p} full TOPIC", "every fact on the topic"),
             CommandHelp(f"{p} topics", "the topics and the names they answer to"),
             CommandHelp(f"{p} search WORDS", "facts across all topics that mention the words"),
         ]
         if self.upcoming is not None:
-            commands.append(CommandHelp(f"{p} upcoming [DAYS]", "anniversaries and deadlines ahead"))
+            commands.append(
+                CommandHelp(f"{p} upcoming [DAYS]", "anniversaries and deadlines ahead")
+            )
         commands.append(CommandHelp(f"{p} help", "this message"))
         return HelpReply(tuple(commands), topic_rows(self.knowledge.current), prefix=p, note=note)
 
-    def not_found(self, resolution: Resolution, knowledge: Knowledge, ctx: RequestContext
-                  ) -> Reply:
+    def not_found(self, resolution: Resolution, knowledge: Knowledge, ctx: RequestContext) -> Reply:
         """The not-found reply (or help, when the query had nothing in it)."""
         if resolution.empty:
             return self.help(ctx)
         rows = {row.id: row for row in topic_rows(knowledge)}
-        return NotFoundReply(resolution.query[:200],
-                             tuple(rows[t] for t in resolution.suggestions if t in rows),
-                             prefix=ctx.prefix)
+        return NotFoundReply(
+            resolution.query[:200],
+            tuple(rows[t] for t in resolution.suggestions if t in rows),
+            prefix=ctx.prefix,
+        )
 
     def search(self, words: str, knowledge: Knowledge | None = None) -> SearchReply:
         """Facts across topics matching the words, each with its source."""

@@ -109,7 +109,9 @@ class Settings:
             if value is None:
                 return default
             if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
-                raise ConfigError(name, f"expected a whole number from {low} to {high}, got {value!r}")
+                raise ConfigError(
+                    name, f"expected a whole number from {low} to {high}, got {value!r}"
+                )
             return int(value)
 
         def directory(name: str, default: Path) -> Path:
@@ -128,25 +130,34 @@ class Settings:
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError("BRIEFBOT_TIMEZONE",
-                              f"expected an IANA time zone such as Pacific/Auckland, got {zone_name!r}"
-                              ) from None
+            raise ConfigError(
+                "BRIEFBOT_TIMEZONE",
+                f"expected an IANA time zone such as Pacific/Auckland, got {zone_name!r}",
+            ) from None
         visibility = (text("BRIEFBOT_DEFAULT_VISIBILITY") or "ephemeral").lower()
         if visibility not in VISIBILITIES:
-            raise ConfigError("BRIEFBOT_DEFAULT_VISIBILITY",
-                              f"expected ephemeral or in_channel, got {visibility!r}")
+            raise ConfigError(
+                "BRIEFBOT_DEFAULT_VISIBILITY",
+                f"expected ephemeral or in_channel, got {visibility!r}",
+            )
         database_url = text("BRIEFBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
-            raise ConfigError("BRIEFBOT_DATABASE_URL",
-                              "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "
-                              f"{_mask_url(database_url)!r}")
+            raise ConfigError(
+                "BRIEFBOT_DATABASE_URL",
+                "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "
+                f"{_mask_url(database_url)!r}",
+            )
         log_level = (text("BRIEFBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise ConfigError("BRIEFBOT_LOG_LEVEL", f"expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+            raise ConfigError(
+                "BRIEFBOT_LOG_LEVEL", f"expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}"
+            )
         channel = text("BRIEFBOT_REMINDER_CHANNEL")
         if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel):
-            raise ConfigError("BRIEFBOT_REMINDER_CHANNEL",
-                              f"expected a channel id such as C0123ABCD, got {channel!r}")
+            raise ConfigError(
+                "BRIEFBOT_REMINDER_CHANNEL",
+                f"expected a channel id such as C0123ABCD, got {channel!r}",
+            )
         return cls(
             slack_bot_token=secret("SLACK_BOT_TOKEN", "xoxb-"),
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
@@ -168,15 +179,19 @@ class Settings:
         if self.slack_bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN", "expected the bot token (xoxb-...); it is not set")
         if self.slack_signing_secret is None:
-            raise ConfigError("SLACK_SIGNING_SECRET", "expected the app's signing secret; it is not set")
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET", "expected the app's signing secret; it is not set"
+            )
 
     def require_socket_mode(self) -> None:
         """Check what Socket Mode needs: the bot token and the app-level token."""
         if self.slack_bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN", "expected the bot token (xoxb-...); it is not set")
         if self.slack_app_token is None:
-            raise ConfigError("SLACK_APP_TOKEN",
-                              "expected an app-level token (xapp-...) for Socket Mode; it is not set")
+            raise ConfigError(
+                "SLACK_APP_TOKEN",
+                "expected an app-level token (xapp-...) for Socket Mode; it is not set",
+            )
 
 
 def _default_dir(name: str) -> Path:

@@ -42,14 +42,7 @@ SEARCH_MIN_WORD_LENGTH = 3
 SUGGESTION_COUNT = 3
 
 STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be been before being below
-    between both brief briefing but by can could current currently did do does doing done down
-    during each few for from further get give had has have having he her here hers him his how i
-    if in into is it its itself just know latest let like me more most my new news no nor not now
-    of off on once only or other our ours out over own please same she should show so some status
-    such summary tell than that the their theirs them then there these they this those through to
-    too under until up update us very was we were what whats what's when where which while who whom
-    why will with would you your""".split()
+    ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "brief", "briefing", "but", "by", "can", "could", "current", "currently", "did", "do", "does", "doing", "done", "down", "during", "each", "few", "for", "from", "further", "get", "give", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "know", "latest", "let", "like", "me", "more", "most", "my", "new", "news", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same", "she", "should", "show", "so", "some", "status", "such", "summary", "tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "update", "us", "very", "was", "we", "were", "what", "whats", "what's", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your"]
 )
 
 

@@ -51,7 +51,7 @@ _TS_STEP_MICROS = 100
 _MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", RESPONSE_URL}
 )
-_JSON_FORM_FIELDS = ("blocks", "metadata", "attachments")
+_JSON_STRING_FIELDS = ("blocks", "metadata", "attachments")
 _HISTORY_DEFAULT_LIMIT = 100
 _HISTORY_MAX_LIMIT = 999
 _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
@@ -129,7 +129,7 @@ class FakeSlack:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},
             name="fake-slack",
             daemon=True,
         )
@@ -535,7 +535,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
-    """Parse a JSON or form-encoded body; JSON strings in form fields such as `blocks` too."""
+    """Parse a JSON or form-encoded body, and `blocks`/`metadata` sent as JSON strings in it.
+
+    Slack accepts those fields as JSON strings in both kinds of body (form bodies can hold nothing
+    else), so a `WebClient` user may pass `blocks=json.dumps(...)`.
+    """
+    body: dict[str, Any]
     if not raw:
         return {}
     text = raw.decode("utf-8")
@@ -543,9 +548,10 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         parsed = json.loads(text)  # ValueError: the caller answers invalid_json
         if not isinstance(parsed, dict):
             raise ValueError("a JSON body must be an object")
-        return parsed
-    body: dict[str, Any] = dict(parse_qsl(text, keep_blank_values=True))
-    for key in _JSON_FORM_FIELDS:
+        body = parsed
+    else:
+        body = dict(parse_qsl(text, keep_blank_values=True))
+    for key in _JSON_STRING_FIELDS:
         value = body.get(key)
         if isinstance(value, str):
             # Invalid JSON is left as a string, which the limit check reports.

@@ -165,6 +165,13 @@ def test_form_encoded_post_has_its_json_fields_parsed(fake_slack: FakeSlack) -> 
     assert call.body["metadata"] == METADATA
 
 
+def test_blocks_passed_as_a_json_string_are_parsed_and_checked(fake_slack: FakeSlack) -> None:
+    web = client(fake_slack)
+    web.chat_postMessage(channel="C1", text="hi", blocks=json.dumps(BLOCKS))
+    assert fake_slack.messages("C1")[0]["blocks"] == BLOCKS
+    assert fake_slack.limit_violations == []
+
+
 def test_invalid_json_body_is_answered_invalid_json(fake_slack: FakeSlack) -> None:
     status, body = post_raw(
         f"{fake_slack.base_url}chat.postMessage",

@@ -60,7 +60,7 @@ class YamlSyntaxError(ValueError):
 def load_yaml(text: str) -> Any:
     """Parse YAML text, mappings as `LineDict`s; raise `YamlSyntaxError` with a line number."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

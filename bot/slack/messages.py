@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import BriefReply, Reply
+from bot.commands import BriefReply, CommandHandler, Reply
 from bot.render import MRKDWN, Renderer
 from bot.slack.limits import check_message
 
@@ -49,7 +49,9 @@ class MessageBuilder:
         problems = check_message(payload)
         if not problems:
             return payload
-        log.warning("reply %s broke Slack limits (%s); sending a short text", reply.kind, problems[:3])
+        log.warning(
+            "reply %s broke Slack limits (%s); sending a short text", reply.kind, problems[:3]
+        )
         text = self._fallback(reply)
         return {"text": text, "blocks": [_section(text)]}
 
@@ -83,8 +85,9 @@ class MessageBuilder:
         best: dict[str, Any] | None = None
         while low <= high:
             middle = (low + high) // 2
-            candidate = self._payload(recompose(middle), interactive=interactive,
-                                      shared_by=shared_by)
+            candidate = self._payload(
+                recompose(middle), interactive=interactive, shared_by=shared_by
+            )
             if check_message(candidate):
                 high = middle - 1
             else:
@@ -94,9 +97,31 @@ class MessageBuilder:
         return best
 
 
+def recompose_with(handler: CommandHandler, reply: BriefReply) -> Recompose:
+    """A `Recompose` that builds `reply`'s brief again with at most `n` key facts."""
+    brief = reply.brief
+
+    def recompose(n: int) -> BriefReply:
+        again = handler.brief_for_topic(
+            brief.topic_id,
+            query=brief.query,
+            resolved_by=brief.resolved_by,
+            full=brief.full,
+            today=brief.today,
+            max_facts=n,
+        )
+        if not isinstance(again, BriefReply):  # the topic vanished in a reload meanwhile
+            raise ValueError(f"topic {brief.topic_id!r} is no longer in the fact base")
+        return again
+
+    return recompose
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 2900) or " ",
-                                        "verbatim": True}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _clip(text, 2900) or " ", "verbatim": True},
+    }
 
 
 def _clip(text: str, limit: int) -> str:

@@ -1,0 +1,100 @@
+"""Connecting to the database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from bot.db.schema import processed_events
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_migrate_lock = threading.Lock()
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg (v3) driver for plain `postgresql://` URLs."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so processes can share the file."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def migrate(engine: Engine) -> None:
+    """Run Alembic migrations up to head on `engine` (idempotent; safe at every start-up)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with _migrate_lock, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several replicas may start at once: one migrates, the others wait for it.
+            connection.execute(text("SELECT pg_advisory_xact_lock(72057594037927)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Database:
+    """The bot's database: an engine whose schema is migrated, and the small queries on it."""
+
+    def __init__(self, url: str, *, run_migrations: bool = True) -> None:
+        self.engine = make_engine(url)
+        if run_migrations:
+            migrate(self.engine)
+
+    def ping(self) -> bool:
+        """Whether the database answers (for `/readyz`)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def claim_event(self, event_id: str, event_type: str, now: dt.datetime | None = None) -> bool:
+        """Record an Events API delivery; False when it was already handled (a retry)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(processed_events).values(
+                        event_id=event_id[:64],
+                        event_type=event_type[:64],
+                        received_at=now or dt.datetime.now(dt.UTC),
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()

@@ -1,0 +1,35 @@
+"""Table definitions (SQLAlchemy Core). Changing one means adding an Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+"""Events API deliveries already handled; the primary key makes a retried event a no-op."""
+
+reminder_deliveries = Table(
+    "reminder_deliveries",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("rule_id", String(120), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(120), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("posted_at", DateTime(timezone=True), nullable=True),
+    Column("ts", String(32), nullable=True),
+    Column("late", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+)
+"""The reminder delivery ledger: one row per occurrence key, claimed before anything is posted."""

@@ -1,0 +1,72 @@
+"""Logging set-up: JSON lines when not on a terminal, readable lines on one.
+
+Fields passed with `extra=` (command, topic, latency_ms, slack_error, ...) become keys of the
+JSON object. Anything shaped like a Slack token is redacted from every record as a last guard;
+the code never logs secrets in the first place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+_TOKEN_RE = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a Slack token."""
+    return _TOKEN_RE.sub(r"\1-********", text)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        data.update(_extras(record))
+        if record.exc_info:
+            data["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+class ReadableFormatter(logging.Formatter):
+    """`HH:MM:SS level logger: message key=value ...` for people at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
+        line = f"{when} {record.levelname.lower():7} {record.name}: {redact(record.getMessage())}"
+        if extras:
+            line += f"  {redact(extras)}"
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
+    """Send logs to stderr, as JSON unless stderr is a terminal."""
+    out = stream or sys.stderr
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(ReadableFormatter() if out.isatty() else JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("slack_bolt").setLevel("WARNING")
+    logging.getLogger("slack_sdk").setLevel("WARNING")
+    logging.getLogger("alembic").setLevel("WARNING")

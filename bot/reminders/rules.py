@@ -1,0 +1,475 @@
+"""Reminder rules: what to remind the team of, when and where, from `seeds/reminders.yaml`.
+
+A rule is an anniversary of a dated fact, a deadline (a fact's date or an explicit `due:`) with
+lead times, or a weekly look-ahead digest. The loader checks every rule against the fact base and
+reports each problem with file and line, like the fact loader; see the "Reminder rules" section
+of `seeds/README.md` for the schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.dates import PartialDate, Precision, parse_partial_date
+from bot.factbase.model import Fact, FactBase
+from bot.factbase.problems import Problem, display_path
+from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
+
+__all__ = [
+    "DEFAULT_DIGEST_WEEKDAY",
+    "DEFAULT_HORIZON_DAYS",
+    "DEFAULT_LEAD_DAYS",
+    "DEFAULT_TIME",
+    "MAX_LEAD_DAYS",
+    "WEEKDAYS",
+    "ReminderRule",
+    "RuleKind",
+    "WeekendPolicy",
+    "load_reminder_rules",
+]
+
+
+class RuleKind(str, Enum):
+    """What a rule reminds of."""
+
+    ANNIVERSARY = "anniversary"
+    DEADLINE = "deadline"
+    DIGEST = "digest"
+
+
+class WeekendPolicy(str, Enum):
+    """What to do when a reminder falls on a Saturday or Sunday."""
+
+    SAME_DAY = "same_day"
+    PREVIOUS_WORKING_DAY = "previous_working_day"
+    NEXT_WORKING_DAY = "next_working_day"
+
+
+DEFAULT_TIME = dt.time(9, 0)
+DEFAULT_LEAD_DAYS = (30, 7, 1, 0)
+DEFAULT_HORIZON_DAYS = 14
+MAX_HORIZON_DAYS = 366
+MAX_LEAD_DAYS = 730
+MAX_TITLE_CHARS = 120
+DEFAULT_DIGEST_WEEKDAY = 0  # Monday
+DEFAULT_DIGEST_TITLE = "Weekly look-ahead"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_WEEKEND = {
+    RuleKind.ANNIVERSARY: WeekendPolicy.SAME_DAY,
+    RuleKind.DEADLINE: WeekendPolicy.PREVIOUS_WORKING_DAY,
+    RuleKind.DIGEST: WeekendPolicy.SAME_DAY,
+}
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+COMMON_FIELDS = frozenset(
+    {"id", "kind", "title", "channel", "time", "timezone", "weekend", "topic", "start_year"}
+)
+KIND_FIELDS = {
+    RuleKind.ANNIVERSARY: COMMON_FIELDS | {"fact"},
+    RuleKind.DEADLINE: COMMON_FIELDS | {"fact", "due", "lead_days"},
+    RuleKind.DIGEST: COMMON_FIELDS | {"weekday", "horizon_days"},
+}
+ALL_FIELDS = frozenset().union(*KIND_FIELDS.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRule:
+    """One validated rule from `reminders.yaml`.
+
+    `timezone` and `channel` are None when the rule leaves them to the settings
+    (`BRIEFBOT_TIMEZONE`, `BRIEFBOT_REMINDER_CHANNEL`); `topic_id` is None when the rule takes
+    its fact's first topic (or, for a digest, covers every topic).
+    """
+
+    id: str
+    kind: RuleKind
+    title: str
+    fact_id: str | None = None
+    due: PartialDate | None = None
+    lead_days: tuple[int, ...] = DEFAULT_LEAD_DAYS
+    weekday: int = DEFAULT_DIGEST_WEEKDAY
+    horizon_days: int = DEFAULT_HORIZON_DAYS
+    time: dt.time = DEFAULT_TIME
+    timezone: ZoneInfo | None = None
+    weekend: WeekendPolicy = WeekendPolicy.SAME_DAY
+    channel: str | None = None
+    topic_id: str | None = None
+    start_year: int | None = None
+    path: str = ""
+    line: int = 0
+
+
+def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRule], list[Problem]]:
+    """Load `path` (a YAML list of rules) and check each against `factbase`.
+
+    Returns the valid rules (in file order) and every problem, each with file and line. A rule
+    with an error is left out; the others still load. A missing file means no reminders and is
+    not a problem.
+    """
+    path = Path(path)
+    shown = display_path(path, path.parent)
+    if not path.is_file():
+        return [], []
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Problem(shown, 0, f"cannot read: {exc}")]
+    try:
+        data = load_yaml(_quote_impossible_dates(text))
+    except YamlSyntaxError as exc:
+        return [], [Problem(shown, exc.line, exc.message)]
+    if data is None:
+        return [], []
+    if not isinstance(data, list):
+        line = getattr(data, "line", 1)
+        return [], [Problem(shown, line, "the file must be a list of reminder rules")]
+    item_lines = _sequence_item_lines(text)
+    rules: list[ReminderRule] = []
+    first_line: dict[str, int] = {}
+    for index, item in enumerate(data):
+        if not isinstance(item, LineDict):
+            line = item_lines[index] if index < len(item_lines) else 1
+            problems.append(Problem(shown, line, "each rule must be a mapping (id, kind, ...)"))
+            continue
+        parser = _RuleParser(shown, item, factbase)
+        rule = parser.parse()
+        problems.extend(parser.problems)
+        rule_id = item.get("id")
+        if isinstance(rule_id, str) and SLUG_RE.match(rule_id):
+            if rule_id in first_line:
+                problems.append(Problem(shown, item.line_of("id"),
+                                        f"duplicate rule id {rule_id!r} "
+                                        f"(first at line {first_line[rule_id]})"))
+                continue
+            first_line[rule_id] = item.line_of("id")
+        if rule is not None:
+            rules.append(rule)
+    return rules, problems
+
+
+class _RuleParser:
+    """Checks one rule's fields, collecting problems; `parse` gives the rule or None."""
+
+    def __init__(self, path: str, item: LineDict, factbase: FactBase) -> None:
+        self.path = path
+        self.item = item
+        self.factbase = factbase
+        self.problems: list[Problem] = []
+        rule_id = item.get("id")
+        self.label = f"rule {rule_id!r}" if isinstance(rule_id, str) else "rule"
+
+    def error(self, key: str | None, message: str) -> None:
+        line = self.item.line if key is None else self.item.line_of(key)
+        self.problems.append(Problem(self.path, line, f"{self.label}: {message}"))
+
+    def parse(self) -> ReminderRule | None:
+        item = self.item
+        rule_id = item.get("id")
+        if "id" not in item:
+            self.error(None, "missing field 'id'")
+        elif not isinstance(rule_id, str) or not SLUG_RE.match(rule_id):
+            self.error("id", "id must be a slug of a-z, 0-9 and '-'")
+        kind = self._kind()
+        self._check_fields(kind)
+        if kind is None:
+            return None
+        title = self._title(kind)
+        fact = self._fact()
+        due = self._due()
+        if kind is RuleKind.DEADLINE and "fact" not in item and "due" not in item:
+            self.error(None, "a deadline needs a fact, a due date, or both")
+        date_ok = self._check_date(kind, fact, due)
+        lead_days = self._lead_days()
+        weekday = self._weekday()
+        horizon_days = self._int("horizon_days", 1, MAX_HORIZON_DAYS)
+        time = self._time()
+        timezone = self._timezone()
+        weekend = self._weekend(kind)
+        channel = self._channel()
+        topic_id = self._topic(fact)
+        start_year = self._int("start_year", 1, 9999)
+        errors = any(p.severity == "error" for p in self.problems)
+        if errors or not date_ok or not isinstance(rule_id, str) or title is None:
+            return None
+        return ReminderRule(
+            id=rule_id,
+            kind=kind,
+            title=title,
+            fact_id=fact.id if fact else None,
+            due=due,
+            lead_days=lead_days,
+            weekday=weekday,
+            horizon_days=horizon_days if horizon_days is not None else DEFAULT_HORIZON_DAYS,
+            time=time,
+            timezone=timezone,
+            weekend=weekend,
+            channel=channel,
+            topic_id=topic_id,
+            start_year=start_year,
+            path=self.path,
+            line=item.line,
+        )
+
+    def _kind(self) -> RuleKind | None:
+        value = self.item.get("kind")
+        if "kind" not in self.item:
+            self.error(None, "missing field 'kind'")
+            return None
+        try:
+            return RuleKind(value)
+        except ValueError:
+            self.error("kind", f"kind {value!r} must be one of "
+                               f"{', '.join(k.value for k in RuleKind)}")
+            return None
+
+    def _check_fields(self, kind: RuleKind | None) -> None:
+        allowed = KIND_FIELDS[kind] if kind else ALL_FIELDS
+        for key in sorted(set(self.item) - allowed):
+            if key in ALL_FIELDS and kind is not None:
+                owners = [k.value for k in RuleKind if key in KIND_FIELDS[k]]
+                self.error(key, f"field {key!r} does not apply to {kind.value} rules "
+                                f"(only {', '.join(owners)})")
+            else:
+                self.error(key, f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})")
+        if kind is RuleKind.ANNIVERSARY and "fact" not in self.item:
+            self.error(None, "missing field 'fact'")
+
+    def _title(self, kind: RuleKind) -> str | None:
+        value = self.item.get("title")
+        if value is None:
+            if kind is RuleKind.DIGEST:
+                return DEFAULT_DIGEST_TITLE
+            self.error(None, "missing field 'title' (what the reminder names, e.g. "
+                             "'the ROK–NZ Joint Statement')")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error("title", "title must be non-empty text")
+            return None
+        title = " ".join(value.split())
+        if len(title) > MAX_TITLE_CHARS:
+            self.error("title", f"title is {len(title)} characters; at most {MAX_TITLE_CHARS}")
+            return None
+        return title
+
+    def _fact(self) -> Fact | None:
+        if "fact" not in self.item:
+            return None
+        value = self.item.get("fact")
+        if not isinstance(value, str):
+            self.error("fact", "fact must be a fact id")
+            return None
+        fact = self.factbase.facts.get(value)
+        if fact is None:
+            self.error("fact", f"unknown fact {value!r}")
+        return fact
+
+    def _due(self) -> PartialDate | None:
+        if "due" not in self.item:
+            return None
+        value = self.item.get("due")
+        try:
+            if isinstance(value, dt.datetime):
+                raise ValueError(f"{value!r} has a time of day: give a date only")
+            if isinstance(value, dt.date):
+                return PartialDate.from_date(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return parse_partial_date(f"{value:04d}")
+            if isinstance(value, str):
+                return parse_partial_date(value)
+            raise ValueError(f"{value!r} is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
+        except ValueError as exc:
+            self.error("due", f"due: {exc}")
+            return None
+
+    def _check_date(self, kind: RuleKind, fact: Fact | None, due: PartialDate | None) -> bool:
+        """Whether the rule has a usable date: anniversaries need a fact dated to the month."""
+        if kind is RuleKind.ANNIVERSARY and fact is not None:
+            if fact.date is None:
+                self.error("fact", f"fact {fact.id!r} has no date, so it has no anniversary")
+                return False
+            if fact.date.start.precision is Precision.YEAR:
+                self.error("fact", f"fact {fact.id!r} is dated {fact.date.human()}: a fact known "
+                                   "only to the year is not an anniversary")
+                return False
+        if kind is RuleKind.DEADLINE and fact is not None and due is None and fact.date is None:
+            self.error("fact", f"fact {fact.id!r} has no date: give the deadline a due date")
+            return False
+        return True
+
+    def _lead_days(self) -> tuple[int, ...]:
+        if "lead_days" not in self.item:
+            return DEFAULT_LEAD_DAYS
+        value = self.item.get("lead_days")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.error("lead_days", "lead_days must be a list of whole numbers of days, e.g. "
+                                    "[30, 7, 1, 0]")
+            return DEFAULT_LEAD_DAYS
+        leads: list[int] = []
+        for lead in value:
+            if isinstance(lead, bool) or not isinstance(lead, int):
+                self.error("lead_days", f"lead time {lead!r} is not a whole number of days")
+            elif lead < 0:
+                self.error("lead_days", f"lead time {lead} is below zero: give days before the "
+                                        "due date (0 is the day itself)")
+            elif lead > MAX_LEAD_DAYS:
+                self.error("lead_days", f"lead time {lead} is more than {MAX_LEAD_DAYS} days")
+            elif lead in leads:
+                self.error("lead_days", f"lead time {lead} is listed twice")
+            else:
+                leads.append(lead)
+        return tuple(sorted(leads, reverse=True))
+
+    def _weekday(self) -> int:
+        value = self.item.get("weekday")
+        if value is None:
+            return DEFAULT_DIGEST_WEEKDAY
+        name = value.strip().lower() if isinstance(value, str) else ""
+        for index, day in enumerate(WEEKDAYS):
+            if name in (day, day[:3]):
+                return index
+        self.error("weekday", f"weekday {value!r} must be a day name such as monday")
+        return DEFAULT_DIGEST_WEEKDAY
+
+    def _int(self, key: str, low: int, high: int) -> int | None:
+        if key not in self.item:
+            return None
+        value = self.item.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.error(key, f"{key} must be a whole number from {low} to {high}, got {value!r}")
+            return None
+        return value
+
+    def _time(self) -> dt.time:
+        if "time" not in self.item:
+            return DEFAULT_TIME
+        value = self.item.get("time")
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 10:30 as the base-60 number 630.
+            self.error("time", f'time must be quoted, e.g. time: "{value // 60}:{value % 60:02d}" '
+                               "(unquoted, YAML reads it as a number)")
+            return DEFAULT_TIME
+        match = TIME_RE.match(value.strip()) if isinstance(value, str) else None
+        if match is None:
+            self.error("time", f"time {value!r} must be HH:MM, e.g. \"09:00\"")
+            return DEFAULT_TIME
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour > 23 or minute > 59:
+            self.error("time", f"time {value!r} is not a time of day (00:00 to 23:59)")
+            return DEFAULT_TIME
+        return dt.time(hour, minute)
+
+    def _timezone(self) -> ZoneInfo | None:
+        if "timezone" not in self.item:
+            return None
+        value = self.item.get("timezone")
+        try:
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError
+            return ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error("timezone", f"unknown time zone {value!r}: give an IANA name such as "
+                                   "Pacific/Auckland")
+            return None
+
+    def _weekend(self, kind: RuleKind) -> WeekendPolicy:
+        if "weekend" not in self.item:
+            return DEFAULT_WEEKEND[kind]
+        value = self.item.get("weekend")
+        try:
+            return WeekendPolicy(value)
+        except ValueError:
+            self.error("weekend", f"weekend {value!r} must be one of "
+                                  f"{', '.join(p.value for p in WeekendPolicy)}")
+            return DEFAULT_WEEKEND[kind]
+
+    def _channel(self) -> str | None:
+        if "channel" not in self.item:
+            return None
+        value = self.item.get("channel")
+        if not isinstance(value, str) or not CHANNEL_RE.match(value.strip()):
+            self.error("channel", f"channel {value!r} must be a channel id such as C0123ABCD")
+            return None
+        return value.strip()
+
+    def _topic(self, fact: Fact | None) -> str | None:
+        if "topic" not in self.item:
+            return None
+        value = self.item.get("topic")
+        if not isinstance(value, str) or value not in self.factbase.topics:
+            self.error("topic", f"unknown topic {value!r}")
+            return None
+        if fact is not None and value not in fact.topics:
+            self.problems.append(Problem(
+                self.path, self.item.line_of("topic"),
+                f"{self.label}: topic {value!r} is not one of fact {fact.id!r}'s topics "
+                f"({', '.join(fact.topics)})", "warning"))
+        return value
+
+
+# --- YAML details ---------------------------------------------------------------------------
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _walk(node: Node, visit: Callable[[Node], None]) -> None:
+    visit(node)
+    if isinstance(node, SequenceNode):
+        for child in node.value:
+            _walk(child, visit)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            _walk(key, visit)
+            _walk(value, visit)
+
+
+def _quote_impossible_dates(text: str) -> str:
+    """Quote unquoted dates that do not exist (2025-02-30), so they load as text.
+
+    PyYAML turns an unquoted `2025-02-30` into a bare `ValueError` with no line; quoted, the
+    value reaches the date check, which names the field and line.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return text  # load_yaml reports the syntax error with its line
+    if root is None:
+        return text
+    spans: list[tuple[int, int]] = []
+
+    def visit(node: Node) -> None:
+        if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP_TAG and not node.style:
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError:
+                spans.append((node.start_mark.index, node.end_mark.index))
+
+    _walk(root, visit)
+    for begin, end in sorted(spans, reverse=True):
+        text = f'{text[:begin]}"{text[begin:end]}"{text[end:]}'
+    return text
+
+
+def _sequence_item_lines(text: str) -> list[int]:
+    """The 1-based line of each item of a top-level YAML list (for items that are not mappings)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, SequenceNode):
+        return []
+    return [child.start_mark.line + 1 for child in root.value]

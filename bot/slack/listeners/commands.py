@@ -1,0 +1,53 @@
+"""The `/brief` slash command: answered in the acknowledgement itself, well inside 3 seconds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.commands import BriefReply, RequestContext
+from bot.slack.services import SlackServices
+
+log = logging.getLogger("bot.slack")
+
+SORRY = "Sorry, something went wrong while preparing that brief. Please try again."
+
+
+def register(app: AsyncApp, services: SlackServices) -> None:
+    """Register `/brief`."""
+
+    @app.command("/brief")
+    async def brief_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        text = str(command.get("text") or "")
+        context = RequestContext(
+            surface="slack",
+            user_id=command.get("user_id"),
+            channel_id=command.get("channel_id"),
+            channel_type=command.get("channel_name"),
+            prefix="/brief",
+        )
+        try:
+            reply = services.handler.handle(text, context)
+            payload = services.payload(reply, interactive=True)
+        except Exception:
+            log.exception("failed to answer /brief")
+            await ack(text=SORRY, response_type="ephemeral")
+            return
+        visibility = (
+            services.settings.default_visibility if isinstance(reply, BriefReply) else "ephemeral"
+        )
+        await ack(text=payload["text"], blocks=payload["blocks"], response_type=visibility)
+        log.info(
+            "request",
+            extra={
+                "command": "/brief",
+                "reply": reply.kind,
+                "topic": getattr(getattr(reply, "brief", None), "topic_id", None),
+                "user": command.get("user_id"),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )

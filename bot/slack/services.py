@@ -1,0 +1,124 @@
+"""What the Slack listeners share: the handler, message building, the database, and sending.
+
+Every payload leaves through `SlackServices.post_message` or `SlackServices.respond`, which check
+it against Slack's limits first and retry Slack's transient failures (429 honouring
+`Retry-After`, 500/503, connection errors) a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.commands import BriefReply, CommandHandler, Reply
+from bot.config import Settings
+from bot.db import Database
+from bot.slack.limits import ensure_within_limits
+from bot.slack.messages import MessageBuilder, recompose_with
+
+log = logging.getLogger("bot.slack")
+
+MAX_RETRIES = 3
+"""Retries per Slack call for each kind of transient failure."""
+
+RETRY_BASE_SECONDS = 0.25
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+APOLOGY = "Sorry, Briefbot could not reach Slack to answer just now. Please try again in a minute."
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Retry policy for every Slack call: connection errors, 429 (Retry-After), 500/503."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=MAX_RETRIES),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=MAX_RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=MAX_RETRIES),
+    ]
+
+
+def make_web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: Slack's URL from settings (a fake in tests), with retries."""
+    token = settings.slack_bot_token.reveal() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), timeout=10
+    )
+
+
+@dataclass
+class SlackServices:
+    """The pieces a listener needs, built once at start-up."""
+
+    settings: Settings
+    handler: CommandHandler
+    builder: MessageBuilder
+    db: Database
+
+    def payload(
+        self, reply: Reply, *, interactive: bool, shared_by: str | None = None
+    ) -> dict[str, Any]:
+        """The message for a reply, cut to fit Slack's limits when it is a long brief."""
+        recompose = recompose_with(self.handler, reply) if isinstance(reply, BriefReply) else None
+        return self.builder.build(
+            reply, interactive=interactive, shared_by=shared_by, recompose=recompose
+        )
+
+    async def post_message(
+        self, client: AsyncWebClient, *, channel: str, thread_ts: str | None = None, **payload: Any
+    ) -> bool:
+        """chat.postMessage with limits checked first; False (logged) when Slack refused."""
+        ensure_within_limits(payload)
+        try:
+            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **payload)
+            return True
+        except SlackApiError as exc:
+            log.error(
+                "slack call failed",
+                extra={
+                    "method": "chat.postMessage",
+                    "slack_error": exc.response.get("error"),
+                    "status": exc.response.status_code,
+                },
+            )
+        except (TimeoutError, OSError) as exc:
+            log.error(
+                "slack call failed",
+                extra={"method": "chat.postMessage", "slack_error": type(exc).__name__},
+            )
+        return False
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> bool:
+        """POST to a `response_url` with limits checked first and retries; False on failure.
+
+        slack-sdk's webhook client retries only 429 itself, so 5xx and connection errors are
+        retried here, with exponential back-off, up to `MAX_RETRIES` times.
+        """
+        ensure_within_limits(payload)
+        client = AsyncWebhookClient(url=response_url, retry_handlers=retry_handlers(), timeout=10)
+        failure = ""
+        for attempt in range(MAX_RETRIES + 1):
+            if attempt:
+                await asyncio.sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+            try:
+                response = await client.send_dict(payload)
+            except (TimeoutError, OSError) as exc:
+                failure = type(exc).__name__
+                continue
+            if response.status_code == 200:
+                return True
+            failure = f"HTTP {response.status_code}: {str(response.body)[:200]}"
+            if response.status_code not in RETRYABLE_STATUSES:
+                break
+        log.error("slack call failed", extra={"method": "response_url", "slack_error": failure})
+        return False

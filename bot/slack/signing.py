@@ -1,0 +1,29 @@
+"""Verifying Slack's request signatures over the exact bytes received.
+
+`slack_sdk.signature.SignatureVerifier` decodes the body as UTF-8 first and raises on anything
+else; this check works on raw bytes so a garbage body is a clean 401 (or, when correctly signed,
+a 400), never a server error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+MAX_CLOCK_SKEW_SECONDS = 300
+"""Slack's window: a timestamp further than this from now, either way, is refused."""
+
+
+def is_valid_signature(
+    secret: str, body: bytes, timestamp: str, signature: str, *, now: float | None = None
+) -> bool:
+    """Whether `signature` is Slack's `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`, in time."""
+    if not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)

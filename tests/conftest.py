@@ -1,0 +1,44 @@
+"""Shared fixtures: the fake Slack Web API, the real seeds, and PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.factbase import FactBase, load_factbase
+from tests.fakeslack import fake_slack  # noqa: F401 - a fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+TEMPLATES = ROOT / "templates"
+POSTGRES_ENV = "BRIEFBOT_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def factbase() -> FactBase:
+    """The bundled fact base, loaded and verified once per session."""
+    return load_factbase(SEEDS).require()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test, or a skip saying how to enable it."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)")
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from bot.dates import DateSpan, PartialDate
 from bot.factbase.model import Fact, FactBase
@@ -112,6 +113,17 @@ def rank_facts(facts: Iterable[Fact], factbase: FactBase) -> list[Fact]:
     return sorted(facts, key=key)
 
 
+_RANKED: WeakKeyDictionary[FactBase, dict[str, list[Fact]]] = WeakKeyDictionary()
+
+
+def _ranked_for(factbase: FactBase, topic_id: str) -> list[Fact]:
+    """A topic's facts ranked, computed once per fact base (which never changes)."""
+    per_topic = _RANKED.setdefault(factbase, {})
+    if topic_id not in per_topic:
+        per_topic[topic_id] = rank_facts(factbase.facts_for(topic_id), factbase)
+    return per_topic[topic_id]
+
+
 class _Numbering:
     """Numbers sources in the order they are first cited."""
 
@@ -139,7 +151,7 @@ def compose_brief(
     `max_facts` caps the key facts further (used to fit a message's size limits).
     """
     topic = factbase.topics[topic_id]
-    ranked = rank_facts(factbase.facts_for(topic_id), factbase)
+    ranked = _ranked_for(factbase, topic_id)
     limit = len(ranked) if full else min(DEFAULT_KEY_FACTS, len(ranked))
     if max_facts is not None:
         limit = min(limit, max(max_facts, 0))

@@ -28,13 +28,13 @@ from bot.factbase.loader import iter_problem_lines
 from bot.render import Renderer
 from bot.slack.app import build_app
 from bot.slack.messages import MessageBuilder
+from bot.slack.registry import EVENTS_PATH
 from bot.slack.services import SlackServices
 from bot.slack.signing import is_valid_signature
 from bot.state import KnowledgeHolder
 
 log = logging.getLogger("bot.server")
 
-EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
 """Slack's payloads are far smaller; anything larger is refused with 413 unread."""
 

@@ -106,7 +106,7 @@ class Topic:
     summary: tuple[TopicSentence, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FactBase:
     """A verified fact base: every quote of every fact has been found in its document."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import BriefReply, CommandHandler, Reply
+from bot.commands import BriefReply, CommandHandler, HelpReply, Reply, TopicsReply
 from bot.config import Settings
 from bot.db import Database
 from bot.slack.limits import ensure_within_limits
@@ -56,6 +57,10 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+PAYLOAD_CACHE_SIZE = 512
+"""Rendered messages kept for reuse; a brief depends only on what `_cache_key` names."""
+
+
 @dataclass
 class SlackServices:
     """The pieces a listener needs, built once at start-up."""
@@ -64,15 +69,53 @@ class SlackServices:
     handler: CommandHandler
     builder: MessageBuilder
     db: Database
+    _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
 
     def payload(
         self, reply: Reply, *, interactive: bool, shared_by: str | None = None
     ) -> dict[str, Any]:
-        """The message for a reply, cut to fit Slack's limits when it is a long brief."""
+        """The message for a reply, cut to fit Slack's limits when it is a long brief.
+
+        Briefs, help and topic lists are the same for everyone on a given day and fact-base
+        version, so their rendered payloads are cached; replies echoing a query are not.
+        """
+        key = self._cache_key(reply, interactive, shared_by)
+        cached = self._cache.get(key) if key else None
+        if cached is not None:
+            self._cache.move_to_end(key)  # type: ignore[arg-type]
+            return cached
         recompose = recompose_with(self.handler, reply) if isinstance(reply, BriefReply) else None
-        return self.builder.build(
+        built = self.builder.build(
             reply, interactive=interactive, shared_by=shared_by, recompose=recompose
         )
+        if key:
+            self._cache[key] = built
+            if len(self._cache) > PAYLOAD_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return built
+
+    def _cache_key(
+        self, reply: Reply, interactive: bool, shared_by: str | None
+    ) -> tuple[Any, ...] | None:
+        version = self.handler.knowledge.current.factbase.version
+        if isinstance(reply, BriefReply):
+            b = reply.brief
+            return (
+                "brief",
+                version,
+                b.topic_id,
+                b.full,
+                b.today,
+                b.resolved_by,
+                len(b.facts),
+                b.stale,
+                b.upcoming,
+                interactive,
+                shared_by,
+            )
+        if isinstance(reply, (HelpReply, TopicsReply)):
+            return (reply.kind, version, reply.prefix, interactive)
+        return None
 
     async def post_message(
         self, client: AsyncWebClient, *, channel: str, thread_ts: str | None = None, **payload: Any

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import BriefReply, RequestContext
+from bot.slack.registry import SLASH_COMMANDS
 from bot.slack.services import SlackServices
 
 log = logging.getLogger("bot.slack")
@@ -19,7 +20,7 @@ SORRY = "Sorry, something went wrong while preparing that brief. Please try agai
 def register(app: AsyncApp, services: SlackServices) -> None:
     """Register `/brief`."""
 
-    @app.command("/brief")
+    @app.command(SLASH_COMMANDS[0])
     async def brief_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         started = time.perf_counter()
         text = str(command.get("text") or "")

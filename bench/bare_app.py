@@ -20,8 +20,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"],
-                            base_url=os.environ["SLACK_API_URL"])
+    client = AsyncWebClient(
+        token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
+    )
     app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
 
     @app.command("/brief")
@@ -36,8 +37,12 @@ def main() -> None:
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]),
-                            Route("/healthz", healthz, methods=["GET"])])
+    web = Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
     uvicorn.run(web, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

@@ -29,8 +29,10 @@ def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL schema for one test, or a skip saying how to enable it."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
-                    "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
+        )
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"

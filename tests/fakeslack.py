@@ -116,6 +116,8 @@ class FakeSlack:
         """Every limit violation seen, as `"<method>: <violation>"`; tests assert it stays empty."""
         self.server_errors: list[str] = []
         """Exceptions raised inside the fake itself: bugs in the fake, not in the code tested."""
+        self.socket_url: str | None = None
+        """What `apps.connections.open` hands out (a Socket Mode test's WebSocket server)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -317,6 +319,12 @@ class FakeSlack:
     def _answer_locked(
         self, method: str, headers: Mapping[str, str], body: dict[str, Any]
     ) -> _Answer:
+        if method == "apps.connections.open":
+            if not _has_token(headers, "xapp-"):
+                return _Answer(200, {"ok": False, "error": "not_allowed_token_type"})
+            if self.socket_url is None:
+                return _Answer(200, {"ok": False, "error": "socket_mode_not_enabled"})
+            return _Answer(200, {"ok": True, "url": self.socket_url})
         if method != RESPONSE_URL and not _is_bot_token(headers):
             return _Answer(200, {"ok": False, "error": "not_authed"})
         failure = self._take_failure_locked(method)
@@ -601,9 +609,13 @@ def _error(error: str) -> dict[str, Any]:
 
 
 def _is_bot_token(headers: Mapping[str, str]) -> bool:
+    return _has_token(headers, "xoxb-")
+
+
+def _has_token(headers: Mapping[str, str], prefix: str) -> bool:
     for name, value in headers.items():
         if name.lower() == "authorization":
-            return value.startswith("Bearer xoxb-")
+            return value.startswith(f"Bearer {prefix}")
     return False
 
 

@@ -15,7 +15,8 @@ Related Publications
 A different article about NATO enlargement in 2024.
 """
 
-DOC = """---
+DOC = (
+    """---
 id: {id}
 title: {title}
 publisher: Ministry of Examples
@@ -28,12 +29,21 @@ noise:
   - "Share this page"
 noise_after: "Related Publications"
 ---
-""" + DOC_BODY
+"""
+    + DOC_BODY
+)
 
 
-def fact_yaml(fid: str, *, topics: str = "[alpha]", statement: str = "Ministers met.",
-              date: str = "2021-03-03", source: str = "doc-one",
-              quote: str = "Ministers met in Wellington", extra: str = "") -> str:
+def fact_yaml(
+    fid: str,
+    *,
+    topics: str = "[alpha]",
+    statement: str = "Ministers met.",
+    date: str = "2021-03-03",
+    source: str = "doc-one",
+    quote: str = "Ministers met in Wellington",
+    extra: str = "",
+) -> str:
     """One fact as YAML list item text."""
     text = f"""- id: {fid}
   topics: {topics}
@@ -61,20 +71,36 @@ def topics_yaml(*ids: str, summary_fact: str = "f1") -> str:
     return "".join(out)
 
 
-def make_seeds(root: Path, *, facts: str | None = None, topics: str | None = None,
-               documents: dict[str, str] | None = None) -> Path:
+def make_seeds(
+    root: Path,
+    *,
+    facts: str | None = None,
+    topics: str | None = None,
+    documents: dict[str, str] | None = None,
+) -> Path:
     """Write a seeds directory under `root` and return it."""
     seeds = root / "seeds"
     (seeds / "documents").mkdir(parents=True, exist_ok=True)
     (seeds / "facts").mkdir(exist_ok=True)
-    docs = documents if documents is not None else {
-        "doc-one": DOC.format(id="doc-one", title="Doc One", published="2021-03",
-                              url="https://example.org/one", kind="official"),
-    }
+    docs = (
+        documents
+        if documents is not None
+        else {
+            "doc-one": DOC.format(
+                id="doc-one",
+                title="Doc One",
+                published="2021-03",
+                url="https://example.org/one",
+                kind="official",
+            ),
+        }
+    )
     for doc_id, text in docs.items():
         (seeds / "documents" / f"{doc_id}.md").write_text(text, encoding="utf-8")
-    (seeds / "topics.yaml").write_text(topics if topics is not None else topics_yaml("alpha"),
-                                       encoding="utf-8")
-    (seeds / "facts" / "main.yaml").write_text(facts if facts is not None else fact_yaml("f1"),
-                                               encoding="utf-8")
+    (seeds / "topics.yaml").write_text(
+        topics if topics is not None else topics_yaml("alpha"), encoding="utf-8"
+    )
+    (seeds / "facts" / "main.yaml").write_text(
+        facts if facts is not None else fact_yaml("f1"), encoding="utf-8"
+    )
     return seeds

@@ -1,4 +1,4 @@
-"""Requests signed exactly as Slack signs them, and a `briefbot serve` subprocess to send them to."""
+"""Requests signed exactly as Slack signs them, and a `briefbot serve` subprocess to take them."""
 
 from __future__ import annotations
 
@@ -40,9 +40,17 @@ class HttpResult:
         return json.loads(self.body)
 
 
-def post(url: str, body: bytes, *, content_type: str, timestamp: int | None = None,
-         signature: str | None = None, headers: dict[str, str] | None = None,
-         signed: bool = True, timeout: float = 10.0) -> HttpResult:
+def post(
+    url: str,
+    body: bytes,
+    *,
+    content_type: str,
+    timestamp: int | None = None,
+    signature: str | None = None,
+    headers: dict[str, str] | None = None,
+    signed: bool = True,
+    timeout: float = 10.0,
+) -> HttpResult:
     """POST `body` to `url`, signed unless told otherwise."""
     ts = int(time.time()) if timestamp is None else timestamp
     all_headers = {"Content-Type": content_type, **(headers or {})}
@@ -58,36 +66,73 @@ def post(url: str, body: bytes, *, content_type: str, timestamp: int | None = No
         return HttpResult(exc.code, exc.read(), time.perf_counter() - started)
 
 
-def slash_form(text: str, *, response_url: str, user_id: str = "U0USER1",
-               channel_id: str = "C0CHAN1", command: str = "/brief") -> bytes:
+def slash_form(
+    text: str,
+    *,
+    response_url: str,
+    user_id: str = "U0USER1",
+    channel_id: str = "C0CHAN1",
+    command: str = "/brief",
+) -> bytes:
     """A form-encoded slash command body like Slack's."""
-    return urlencode({
-        "token": "legacy", "team_id": "T1", "team_domain": "policy", "channel_id": channel_id,
-        "channel_name": "policy-team", "user_id": user_id, "user_name": "analyst",
-        "command": command, "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": "1.2.3",
-    }).encode()
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "team_domain": "policy",
+            "channel_id": channel_id,
+            "channel_name": "policy-team",
+            "user_id": user_id,
+            "user_name": "analyst",
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
 
 
 def event_body(event: dict[str, Any], *, event_id: str) -> bytes:
     """An Events API `event_callback` envelope as JSON bytes."""
-    return json.dumps({
-        "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()), "event": event,
-        "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
-    }).encode()
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+        }
+    ).encode()
 
 
-def action_form(action_id: str, value: str, *, response_url: str, user_id: str = "U0USER1"
-                ) -> bytes:
+def action_form(
+    action_id: str, value: str, *, response_url: str, user_id: str = "U0USER1"
+) -> bytes:
     """A block_actions interactivity body (form field `payload` holding JSON)."""
     payload = {
-        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user_id},
-        "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2.3",
-        "channel": {"id": "C0CHAN1"}, "response_url": response_url,
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": user_id},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "channel": {"id": "C0CHAN1"},
+        "response_url": response_url,
         "container": {"type": "message", "is_ephemeral": True},
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
-                     "value": value, "action_ts": "1.2"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "action_ts": "1.2",
+            }
+        ],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -102,22 +147,35 @@ def free_port() -> int:
 class BotProcess:
     """`briefbot serve` running as a real subprocess on a free port."""
 
-    def __init__(self, *, api_url: str, workdir: Path, database_url: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        workdir: Path,
+        database_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = shutil.which("briefbot")
         command = [exe] if exe else [sys.executable, "-m", "bot.cli"]
-        env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-               "SLACK_API_URL": api_url,
-               "BRIEFBOT_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bot.db'}",
-               **(extra_env or {})}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "BRIEFBOT_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bot.db'}",
+            **(extra_env or {}),
+        }
         env.pop("SLACK_APP_TOKEN", None)
         self.log_path = workdir / "serve.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [*command, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
         )
         self._wait_ready()
 
@@ -148,6 +206,7 @@ class BotProcess:
                 self.process.wait()
         self._log.close()
 
-    def post(self, body: bytes, *, content_type: str = "application/x-www-form-urlencoded",
-             **kwargs: Any) -> HttpResult:
+    def post(
+        self, body: bytes, *, content_type: str = "application/x-www-form-urlencoded", **kwargs: Any
+    ) -> HttpResult:
         return post(self.url + "/slack/events", body, content_type=content_type, **kwargs)

@@ -90,18 +90,24 @@ def test_token_shaped_text_is_redacted_from_log_records() -> None:
         ({"BRIEFBOT_TIMEZONE": "Nowhere/Land"}, ["brief", "nato"], "BRIEFBOT_TIMEZONE"),
         ({}, ["serve"], "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": TOKEN}, ["serve"], "SLACK_SIGNING_SECRET"),
-        ({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING}, ["serve", "--socket-mode"],
-         "SLACK_APP_TOKEN"),
+        (
+            {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING},
+            ["serve", "--socket-mode"],
+            "SLACK_APP_TOKEN",
+        ),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line_and_exit_2(
     tmp_path: Path, env: dict[str, str], args: list[str], variable: str
 ) -> None:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SLACK_", "BRIEFBOT_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BRIEFBOT_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env={**clean, **env}, cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = (result.stdout + result.stderr).strip().splitlines()

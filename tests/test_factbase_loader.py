@@ -41,7 +41,9 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_and_unknown_fields_are_each_reported(tmp_path: Path) -> None:
-    facts = "- id: f1\n  topics: [alpha]\n  statment: typo\n  source: doc-one\n  quote: Ministers met\n"
+    facts = (
+        "- id: f1\n  topics: [alpha]\n  statment: typo\n  source: doc-one\n  quote: Ministers met\n"
+    )
     found = errors(make_seeds(tmp_path, facts=facts))
     assert any("main.yaml:3:" in m and "unknown field 'statment'" in m for m in found)
     assert any("main.yaml:1:" in m and "missing field 'statement'" in m for m in found)
@@ -56,8 +58,9 @@ def test_malformed_dates_are_errors_on_their_line(tmp_path: Path, bad: str) -> N
 
 def test_duplicate_fact_id_points_at_the_first(tmp_path: Path) -> None:
     found = errors(make_seeds(tmp_path, facts=fact_yaml("f1") + fact_yaml("f1")))
-    assert found == ["seeds/facts/main.yaml:7: error: duplicate fact id 'f1' "
-                     "(first at seeds/facts/main.yaml:1)"]
+    assert found == [
+        "seeds/facts/main.yaml:7: error: duplicate fact id 'f1' (first at seeds/facts/main.yaml:1)"
+    ]
 
 
 def test_unknown_source_and_topic(tmp_path: Path) -> None:
@@ -83,8 +86,10 @@ def test_quote_comparison_ignores_only_whitespace_and_typographic_marks(tmp_path
     assert len(errors(make_seeds(tmp_path / "d", facts=punctuation))) == 1
 
 
-@pytest.mark.parametrize("quote", ["We use cookies to improve", "Share this page",
-                                   "A different article about NATO enlargement"])
+@pytest.mark.parametrize(
+    "quote",
+    ["We use cookies to improve", "Share this page", "A different article about NATO enlargement"],
+)
 def test_quotes_from_web_page_noise_are_rejected(tmp_path: Path, quote: str) -> None:
     found = errors(make_seeds(tmp_path, facts=fact_yaml("f1", quote=quote)))
     assert len(found) == 1 and "lies in web-page noise" in found[0]
@@ -92,7 +97,8 @@ def test_quotes_from_web_page_noise_are_rejected(tmp_path: Path, quote: str) -> 
 
 def test_noise_entry_that_starts_no_line_is_an_error(tmp_path: Path) -> None:
     doc = DOC.format(id="doc-one", title="T", published="", url="", kind="analysis").replace(
-        '"Share this page"', '"Nothing like this"')
+        '"Share this page"', '"Nothing like this"'
+    )
     found = errors(make_seeds(tmp_path, documents={"doc-one": doc}))
     assert any("starts no line" in m for m in found)
 
@@ -111,15 +117,22 @@ def test_document_without_front_matter(tmp_path: Path) -> None:
 
 def test_summary_citing_unknown_fact_and_shared_alias(tmp_path: Path) -> None:
     topics = topics_yaml("alpha", summary_fact="ghost") + topics_yaml("beta").replace(
-        "[beta alias, the beta]", "[alpha alias]")
-    found = errors(make_seeds(tmp_path, topics=topics, facts=fact_yaml("f1", topics="[alpha, beta]")))
+        "[beta alias, the beta]", "[alpha alias]"
+    )
+    found = errors(
+        make_seeds(tmp_path, topics=topics, facts=fact_yaml("f1", topics="[alpha, beta]"))
+    )
     assert any("summary cites unknown fact 'ghost'" in m for m in found)
     assert any("alias 'alpha alias' is already a name of topic 'alpha'" in m for m in found)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    facts = (fact_yaml("f1") + fact_yaml("f2", date="2021-99") + fact_yaml("f3", source="nope")
-             + fact_yaml("f4", quote="not there"))
+    facts = (
+        fact_yaml("f1")
+        + fact_yaml("f2", date="2021-99")
+        + fact_yaml("f3", source="nope")
+        + fact_yaml("f4", quote="not there")
+    )
     assert len(errors(make_seeds(tmp_path, facts=facts))) == 3
 
 
@@ -136,7 +149,9 @@ def test_warnings_for_uncited_documents_and_thin_topics(tmp_path: Path) -> None:
 
 
 def test_importance_kind_and_also_are_validated(tmp_path: Path) -> None:
-    extra = "importance: 5\nkind: rumour\nalso:\n  - source: doc-one\n    quote: nowhere to be found\n"
+    extra = (
+        "importance: 5\nkind: rumour\nalso:\n  - source: doc-one\n    quote: nowhere to be found\n"
+    )
     found = errors(make_seeds(tmp_path, facts=fact_yaml("f1", extra=extra)))
     assert any("importance must be 1, 2 or 3" in m for m in found)
     assert any("kind 'rumour'" in m for m in found)
@@ -146,5 +161,7 @@ def test_importance_kind_and_also_are_validated(tmp_path: Path) -> None:
 def test_corroborated_fact_keeps_every_citation(tmp_path: Path) -> None:
     extra = "also:\n  - source: doc-one\n    quote: covers fisheries patrols\n"
     fb = load_factbase(make_seeds(tmp_path, facts=fact_yaml("f1", extra=extra))).require()
-    assert [c.quote for c in fb.facts["f1"].citations] == ["Ministers met in Wellington",
-                                                           "covers fisheries patrols"]
+    assert [c.quote for c in fb.facts["f1"].citations] == [
+        "Ministers met in Wellington",
+        "covers fisheries patrols",
+    ]

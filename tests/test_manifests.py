@@ -37,7 +37,10 @@ def test_http_manifest_urls_point_at_the_route_the_server_serves() -> None:
     manifest = load(HTTP)
     settings = manifest["settings"]
     urls = [c["url"] for c in manifest["features"]["slash_commands"]]
-    urls += [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
+    urls += [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+    ]
     assert urls and all(re.match(r"^https://[^/]+" + re.escape(EVENTS_PATH) + "$", u) for u in urls)
     assert settings["socket_mode_enabled"] is False
 

@@ -50,7 +50,8 @@ def all_text(payload: Any) -> str:
 
 
 def test_slash_command_answers_within_3_seconds_with_an_ephemeral_cited_brief(
-        bot: BotProcess, slack: FakeSlack) -> None:
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     result = bot.post(slash_form("nato", response_url=slack.response_url()))
     assert result.status == 200
     assert result.elapsed < 3.0
@@ -59,14 +60,15 @@ def test_slash_command_answers_within_3_seconds_with_an_ephemeral_cited_brief(
     assert body["blocks"][0]["text"]["text"] == "New Zealand and NATO"
     text = all_text(body["blocks"])
     assert "[1]" in text and "*Sources*" in text
-    actions = [b for b in body["blocks"] if b["type"] == "actions"][0]
+    actions = next(b for b in body["blocks"] if b["type"] == "actions")
     assert {e["action_id"] for e in actions["elements"]} == {"share_brief", "full_brief"}
     assert all(s.get("text", {}).get("verbatim") for s in body["blocks"] if s["type"] == "section")
     assert "link_names" not in body
 
 
-def test_help_topics_and_not_found_with_suggestion_buttons(bot: BotProcess, slack: FakeSlack
-                                                           ) -> None:
+def test_help_topics_and_not_found_with_suggestion_buttons(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     url = slack.response_url()
     help_text = all_text(bot.post(slash_form("", response_url=url)).json())
     assert "/brief topics" in help_text and "nato" in help_text
@@ -88,13 +90,18 @@ def test_share_button_reposts_visibly_saying_who_shared(bot: BotProcess, slack: 
     assert call.body["blocks"][0]["text"]["text"] == "New Zealand and the Republic of Korea"
 
 
-def test_full_brief_button_replaces_with_the_full_version(bot: BotProcess, slack: FakeSlack) -> None:
+def test_full_brief_button_replaces_with_the_full_version(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     url = slack.response_url("T1/3/full")
     bot.post(action_form("full_brief", "pacific-security|full", response_url=url))
     (call,) = slack.wait_for(RESPONSE_URL)
     assert call.body["replace_original"] is True
-    facts = [b for b in call.body["blocks"] if b["type"] == "section"
-             and b["text"]["text"].startswith("•")]
+    facts = [
+        b
+        for b in call.body["blocks"]
+        if b["type"] == "section" and b["text"]["text"].startswith("•")
+    ]
     assert len(facts) > 8
 
 
@@ -112,27 +119,50 @@ def test_url_verification_echoes_the_challenge(bot: BotProcess) -> None:
 
 
 def test_mention_is_answered_in_the_thread(bot: BotProcess, slack: FakeSlack) -> None:
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> what's the latest on the ITPP?",
-             "ts": "1700000100.000200", "thread_ts": "1700000000.000100", "channel": "C0CHAN1",
-             "event_ts": "1700000100.000200"}
-    assert bot.post(event_body(event, event_id="Ev01"), content_type="application/json").status == 200
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> what's the latest on the ITPP?",
+        "ts": "1700000100.000200",
+        "thread_ts": "1700000000.000100",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000100.000200",
+    }
+    assert (
+        bot.post(event_body(event, event_id="Ev01"), content_type="application/json").status == 200
+    )
     (call,) = slack.wait_for("chat.postMessage")
     assert call.body["channel"] == "C0CHAN1"
     assert call.body["thread_ts"] == "1700000000.000100"
     assert "NATO" in call.body["blocks"][0]["text"]["text"]
 
 
-def test_mention_outside_a_thread_starts_one_on_the_message(bot: BotProcess, slack: FakeSlack) -> None:
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> rok", "ts": "1700000200.000300",
-             "channel": "C0CHAN1", "event_ts": "1700000200.000300"}
+def test_mention_outside_a_thread_starts_one_on_the_message(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> rok",
+        "ts": "1700000200.000300",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000200.000300",
+    }
     bot.post(event_body(event, event_id="Ev02"), content_type="application/json")
     (call,) = slack.wait_for("chat.postMessage")
     assert call.body["thread_ts"] == "1700000200.000300"
 
 
 def test_direct_message_is_answered_in_the_dm(bot: BotProcess, slack: FakeSlack) -> None:
-    event = {"type": "message", "channel_type": "im", "user": "U0USER1", "text": "pacific security",
-             "ts": "1700000300.000100", "channel": "D0DM1", "event_ts": "1700000300.000100"}
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U0USER1",
+        "text": "pacific security",
+        "ts": "1700000300.000100",
+        "channel": "D0DM1",
+        "event_ts": "1700000300.000100",
+    }
     bot.post(event_body(event, event_id="Ev03"), content_type="application/json")
     (call,) = slack.wait_for("chat.postMessage")
     assert call.body["channel"] == "D0DM1"
@@ -140,14 +170,22 @@ def test_direct_message_is_answered_in_the_dm(bot: BotProcess, slack: FakeSlack)
 
 
 def test_retried_event_is_answered_once(bot: BotProcess, slack: FakeSlack) -> None:
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> nato", "ts": "1700000400.1",
-             "channel": "C0CHAN1", "event_ts": "1700000400.1"}
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> nato",
+        "ts": "1700000400.1",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000400.1",
+    }
     body = event_body(event, event_id="Ev04")
     bot.post(body, content_type="application/json")
     for attempt in (1, 2, 3):
-        retry = bot.post(body, content_type="application/json",
-                         headers={"X-Slack-Retry-Num": str(attempt),
-                                  "X-Slack-Retry-Reason": "http_timeout"})
+        retry = bot.post(
+            body,
+            content_type="application/json",
+            headers={"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"},
+        )
         assert retry.status == 200
     slack.wait_for("chat.postMessage")
     time.sleep(0.5)  # give a wrong second reply the time to arrive
@@ -155,19 +193,38 @@ def test_retried_event_is_answered_once(bot: BotProcess, slack: FakeSlack) -> No
 
 
 def test_the_bots_own_messages_are_ignored(bot: BotProcess, slack: FakeSlack) -> None:
-    own = {"type": "message", "channel_type": "im", "user": "UBOT", "bot_id": "BBOT",
-           "text": "nato", "ts": "1700000500.1", "channel": "D0DM1", "event_ts": "1700000500.1"}
+    own = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "UBOT",
+        "bot_id": "BBOT",
+        "text": "nato",
+        "ts": "1700000500.1",
+        "channel": "D0DM1",
+        "event_ts": "1700000500.1",
+    }
     assert bot.post(event_body(own, event_id="Ev05"), content_type="application/json").status == 200
-    mention = {"type": "app_mention", "user": "UBOT", "bot_id": "BBOT", "text": "<@UBOT> nato",
-               "ts": "1700000500.2", "channel": "C0CHAN1", "event_ts": "1700000500.2"}
-    assert bot.post(event_body(mention, event_id="Ev06"), content_type="application/json").status == 200
+    mention = {
+        "type": "app_mention",
+        "user": "UBOT",
+        "bot_id": "BBOT",
+        "text": "<@UBOT> nato",
+        "ts": "1700000500.2",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000500.2",
+    }
+    assert (
+        bot.post(event_body(mention, event_id="Ev06"), content_type="application/json").status
+        == 200
+    )
     time.sleep(0.5)
     assert slack.posts() == []
 
 
 @pytest.mark.parametrize("case", ["bad_signature", "stale", "future", "missing"])
-def test_unsigned_or_badly_signed_requests_get_401(bot: BotProcess, slack: FakeSlack, case: str
-                                                   ) -> None:
+def test_unsigned_or_badly_signed_requests_get_401(
+    bot: BotProcess, slack: FakeSlack, case: str
+) -> None:
     body = slash_form("nato", response_url=slack.response_url())
     now = int(time.time())
     if case == "bad_signature":
@@ -181,13 +238,18 @@ def test_unsigned_or_badly_signed_requests_get_401(bot: BotProcess, slack: FakeS
     assert result.status == 401
 
 
-@pytest.mark.parametrize("body,content_type", [
-    (b'{"type": "event_callback", "event": {"type": "app_men', "application/json"),
-    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
-    (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
-    (b"", "application/json"),
-])
-def test_malformed_bodies_get_4xx_never_500(bot: BotProcess, body: bytes, content_type: str) -> None:
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b'{"type": "event_callback", "event": {"type": "app_men', "application/json"),
+        (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        (b"", "application/json"),
+    ],
+)
+def test_malformed_bodies_get_4xx_never_500(
+    bot: BotProcess, body: bytes, content_type: str
+) -> None:
     result = bot.post(body, content_type=content_type)
     assert 400 <= result.status < 500
 
@@ -202,8 +264,14 @@ def test_huge_and_hostile_queries_are_answered_escaped(bot: BotProcess, slack: F
         result = bot.post(slash_form(text, response_url=slack.response_url()))
         assert result.status == 200
         assert not UNESCAPED.search(all_text(result.json()))
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> <!channel> zzz <@U123>",
-             "ts": "1700000600.1", "channel": "C0CHAN1", "event_ts": "1700000600.1"}
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> <!channel> zzz <@U123>",
+        "ts": "1700000600.1",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000600.1",
+    }
     bot.post(event_body(event, event_id="Ev07"), content_type="application/json")
     (call,) = slack.wait_for("chat.postMessage")
     assert not UNESCAPED.search(all_text(call.body["blocks"]) + call.body["text"])
@@ -229,33 +297,66 @@ def test_secrets_never_reach_the_logs(bot: BotProcess) -> None:
     assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
 
 
-def test_rate_limited_reply_is_retried_then_delivered_once(bot: BotProcess, slack: FakeSlack
-                                                           ) -> None:
+def test_rate_limited_reply_is_retried_then_delivered_once(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=0)
     slack.fail_next("chat.postMessage", status=503)
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> ip4", "ts": "1700000700.1",
-             "channel": "C0CHAN1", "event_ts": "1700000700.1"}
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> ip4",
+        "ts": "1700000700.1",
+        "channel": "C0CHAN1",
+        "event_ts": "1700000700.1",
+    }
     bot.post(event_body(event, event_id="Ev08"), content_type="application/json")
     calls = slack.wait_for("chat.postMessage", count=3, timeout=10)
     assert [c.status for c in calls] == [429, 503, 200]
 
 
-def test_failure_after_retries_is_logged_with_method_and_error(bot: BotProcess, slack: FakeSlack
-                                                               ) -> None:
+def test_failure_after_retries_is_logged_with_method_and_error(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     slack.fail_next("chat.postMessage", error="channel_not_found")
-    event = {"type": "app_mention", "user": "U0USER1", "text": "<@UBOT> ip4", "ts": "1700000800.1",
-             "channel": "C0GONE", "event_ts": "1700000800.1"}
+    event = {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": "<@UBOT> ip4",
+        "ts": "1700000800.1",
+        "channel": "C0GONE",
+        "event_ts": "1700000800.1",
+    }
     bot.post(event_body(event, event_id="Ev09"), content_type="application/json")
     slack.wait_for("chat.postMessage")
     deadline = time.monotonic() + 5
     while "channel_not_found" not in bot.logs() and time.monotonic() < deadline:
         time.sleep(0.05)
-    line = [entry for entry in bot.logs().splitlines() if "channel_not_found" in entry][0]
+    line = next(entry for entry in bot.logs().splitlines() if "channel_not_found" in entry)
     assert json.loads(line)["method"] == "chat.postMessage"
 
 
-def test_button_whose_response_url_fails_sends_an_apology(bot: BotProcess, slack: FakeSlack) -> None:
+def test_button_whose_response_url_fails_sends_an_apology(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     slack.fail_next(RESPONSE_URL, status=500, times=4)
     bot.post(action_form("full_brief", "nato|full", response_url=slack.response_url("T1/9/x")))
     calls = slack.wait_for(RESPONSE_URL, count=5, timeout=15)
     assert "Sorry" in calls[-1].body["text"]
+
+
+def test_default_visibility_setting_makes_briefs_visible_in_channel(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    process = BotProcess(
+        api_url=slack.base_url,
+        workdir=tmp_path,
+        extra_env={"BRIEFBOT_DEFAULT_VISIBILITY": "in_channel"},
+    )
+    try:
+        brief = process.post(slash_form("rok", response_url=slack.response_url())).json()
+        assert brief["response_type"] == "in_channel"
+        helped = process.post(slash_form("help", response_url=slack.response_url())).json()
+        assert helped["response_type"] == "ephemeral"
+    finally:
+        process.stop()

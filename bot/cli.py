@@ -17,6 +17,8 @@ from bot.commands import BriefReply, CommandHandler, NotFoundReply, RequestConte
 from bot.config import ConfigError, Settings
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
+from bot.reminders.cli import add_reminder_commands, load_schedule, rules_path, run_reminder_command
+from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, brief_as_json
 from bot.state import KnowledgeHolder
 
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
+
+    add_reminder_commands(sub)
     return parser
 
 
@@ -94,7 +98,10 @@ def main(
             print(f"  {line}", file=sys.stderr)
         return EXIT_CONFIG
     renderer = Renderer(settings.templates_dir)
-    handler = CommandHandler(holder, stale_days=settings.stale_days)
+    if args.command == "reminders":
+        return run_reminder_command(args, settings, holder.current, renderer, out)
+    schedule, _problems = load_schedule(settings, holder.current.factbase)  # check reports them
+    handler = CommandHandler(holder, stale_days=settings.stale_days, upcoming=schedule.upcoming)
     if args.command == "brief":
         return _brief(args, handler, renderer, out)
     if args.command == "topics":
@@ -183,18 +190,27 @@ def _search(
 def _check(settings: Settings, out: TextIO) -> int:
     report = load_factbase(settings.seeds_dir)
     problems = list(report.problems)
+    rule_count = 0
+    if report.factbase is not None:
+        rules, rule_problems = load_reminder_rules(rules_path(settings), report.factbase)
+        problems += rule_problems
+        rule_count = len(rules)
     lines = iter_problem_lines(problems)
     template_problems = Renderer(settings.templates_dir).check()
     for line in lines + template_problems:
         out.write(line + "\n")
-    errors = len(report.errors) + len(template_problems)
+    if report.factbase is None:
+        out.write(f"{rules_path(settings)} not checked: it needs a fact base without errors\n")
+    errors = sum(p.severity == "error" for p in problems) + len(template_problems)
+    warnings = sum(p.severity == "warning" for p in problems)
     if errors:
-        out.write(f"{errors} error(s), {len(report.warnings)} warning(s)\n")
+        out.write(f"{errors} error(s), {warnings} warning(s)\n")
         return EXIT_CONFIG
     fb = report.require()
     out.write(
         f"ok: {len(fb.documents)} documents, {len(fb.topics)} topics, {len(fb.facts)} facts, "
-        f"every quote verified; {len(report.warnings)} warning(s); version {fb.version}\n"
+        f"every quote verified; {rule_count} reminder rule(s); {warnings} warning(s); "
+        f"version {fb.version}\n"
     )
     return EXIT_OK
 

@@ -1,4 +1,4 @@
-"""Loading `reminders.yaml`: defaults, the real seeds, and every bad input reported with file:line."""
+"""Loading `reminders.yaml`: defaults, the real seeds, every bad input reported with file:line."""
 
 from __future__ import annotations
 
@@ -243,7 +243,8 @@ def test_file_must_be_a_list_of_mappings(tmp_path: Path, factbase: FactBase) -> 
     _, problems = load(tmp_path, factbase, "id: a\nkind: digest\n")
     assert problems == ["seeds/reminders.yaml:1: error: the file must be a list of reminder rules"]
     _, problems = load(tmp_path, factbase, "- id: a\n  kind: digest\n- just text\n")
-    assert problems == ["seeds/reminders.yaml:3: error: each rule must be a mapping (id, kind, ...)"]
+    assert problems == [
+        "seeds/reminders.yaml:3: error: each rule must be a mapping (id, kind, ...)"]
 
 
 def test_missing_or_empty_file_means_no_reminders(tmp_path: Path, factbase: FactBase) -> None:
@@ -277,3 +278,17 @@ def test_month_and_range_facts_can_be_anniversaries(tmp_path: Path, factbase: Fa
         """)
     assert problems == []
     assert [r.id for r in rules] == ["month", "range"]
+
+
+def test_field_of_another_kind_is_reported_once(tmp_path: Path, factbase: FactBase) -> None:
+    rules, problems = load(tmp_path, factbase, "- id: a\n  kind: digest\n  due: 2025-02-30\n"
+                                               "  fact: ghost\n  lead_days: [-1]\n")
+    assert rules == []
+    assert problems == [
+        "seeds/reminders.yaml:3: error: rule 'a': field 'due' does not apply to digest rules "
+        "(only deadline)",
+        "seeds/reminders.yaml:4: error: rule 'a': field 'fact' does not apply to digest rules "
+        "(only anniversary, deadline)",
+        "seeds/reminders.yaml:5: error: rule 'a': field 'lead_days' does not apply to digest "
+        "rules (only deadline)",
+    ]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import SequenceNode
 
 from bot.dates import PartialDate, Precision, parse_partial_date
 from bot.factbase.model import Fact, FactBase
@@ -128,7 +127,7 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(shown, 0, f"cannot read: {exc}")]
     try:
-        data = load_yaml(_quote_impossible_dates(text))
+        data = load_yaml(text)
     except YamlSyntaxError as exc:
         return [], [Problem(shown, exc.line, exc.message)]
     if data is None:
@@ -157,7 +156,7 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
             first_line[rule_id] = item.line_of("id")
         if rule is not None:
             rules.append(rule)
-    return rules, problems
+    return rules, sorted(problems)
 
 
 class _RuleParser:
@@ -187,14 +186,16 @@ class _RuleParser:
         if kind is None:
             return None
         title = self._title(kind)
-        fact = self._fact()
-        due = self._due()
+        # Fields that do not apply to this kind are reported once, by _check_fields.
+        fact = self._fact() if "fact" in KIND_FIELDS[kind] else None
+        due = self._due() if kind is RuleKind.DEADLINE else None
         if kind is RuleKind.DEADLINE and "fact" not in item and "due" not in item:
             self.error(None, "a deadline needs a fact, a due date, or both")
         date_ok = self._check_date(kind, fact, due)
-        lead_days = self._lead_days()
-        weekday = self._weekday()
-        horizon_days = self._int("horizon_days", 1, MAX_HORIZON_DAYS)
+        lead_days = self._lead_days() if kind is RuleKind.DEADLINE else DEFAULT_LEAD_DAYS
+        weekday = self._weekday() if kind is RuleKind.DIGEST else DEFAULT_DIGEST_WEEKDAY
+        horizon_days = (self._int("horizon_days", 1, MAX_HORIZON_DAYS)
+                        if kind is RuleKind.DIGEST else None)
         time = self._time()
         timezone = self._timezone()
         weekend = self._weekend(kind)
@@ -422,47 +423,6 @@ class _RuleParser:
 
 
 # --- YAML details ---------------------------------------------------------------------------
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-
-
-def _walk(node: Node, visit: Callable[[Node], None]) -> None:
-    visit(node)
-    if isinstance(node, SequenceNode):
-        for child in node.value:
-            _walk(child, visit)
-    elif isinstance(node, MappingNode):
-        for key, value in node.value:
-            _walk(key, visit)
-            _walk(value, visit)
-
-
-def _quote_impossible_dates(text: str) -> str:
-    """Quote unquoted dates that do not exist (2025-02-30), so they load as text.
-
-    PyYAML turns an unquoted `2025-02-30` into a bare `ValueError` with no line; quoted, the
-    value reaches the date check, which names the field and line.
-    """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return text  # load_yaml reports the syntax error with its line
-    if root is None:
-        return text
-    spans: list[tuple[int, int]] = []
-
-    def visit(node: Node) -> None:
-        if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP_TAG and not node.style:
-            try:
-                yaml.SafeLoader("").construct_yaml_timestamp(node)
-            except ValueError:
-                spans.append((node.start_mark.index, node.end_mark.index))
-
-    _walk(root, visit)
-    for begin, end in sorted(spans, reverse=True):
-        text = f'{text[:begin]}"{text[begin:end]}"{text[end:]}'
-    return text
-
 
 def _sequence_item_lines(text: str) -> list[int]:
     """The 1-based line of each item of a top-level YAML list (for items that are not mappings)."""

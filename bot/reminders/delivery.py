@@ -1,0 +1,288 @@
+"""One pass of "post what is due and not yet posted", exactly once.
+
+A pass computes the occurrences due in the look-back window from the rules (never from a job
+store), asks the ledger which are settled, and for the rest:
+
+- older than the catch-up window and never seen: recorded as missed, not posted;
+- never seen and within the window: claimed (insert-or-nothing), paced per channel, posted with
+  message metadata carrying the key, and recorded with Slack's ts (late if well past due);
+- owed (a failed post whose back-off has passed, or a claim left `sending` by a process that
+  died): taken over atomically, then the channel is searched for a message carrying the key
+  before anything is posted again, so a post whose answer was lost is recorded, not repeated.
+
+The same pass serves APScheduler's tick inside `briefbot serve`, `briefbot reminders run-due`
+(cron, Kubernetes CronJob), tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.factbase import FactBase
+from bot.reminders.ledger import FAILED, MISSED, DeliveryLedger
+from bot.reminders.messages import EVENT_TYPE, occurrence_payload
+from bot.reminders.occurrences import Occurrence, ReminderSchedule
+from bot.render import Renderer
+from bot.slack.limits import ensure_within_limits
+
+log = logging.getLogger("bot.reminders")
+
+CATCH_UP = dt.timedelta(hours=48)
+"""Occurrences missed by less than this (the bot was down, Slack failed) are still posted."""
+
+LOOK_BACK = dt.timedelta(days=35)
+"""How far back a pass looks for occurrences to post or to record as missed."""
+
+LATE_AFTER = dt.timedelta(minutes=10)
+"""A reminder posted more than this after its time is marked late."""
+
+DEFAULT_PACING_SECONDS = 1.0
+"""Minimum gap between two posts to one channel (Slack allows about one per second)."""
+
+CLIENT_RETRIES = 2
+"""Retries inside one post attempt (429 honouring Retry-After, 500/503, connection errors)."""
+
+HISTORY_PAGES = 5
+
+
+def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
+    """A Web API client for reminders, retrying transient failures a bounded number of times."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+        ],
+    )
+
+
+@dataclass
+class PassResult:
+    """What one pass did."""
+
+    posted: int = 0
+    late: int = 0
+    recovered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    missed: int = 0
+    keys_posted: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the CLI and the log."""
+        return (
+            f"posted {self.posted} (late {self.late}), recovered {self.recovered}, "
+            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}"
+        )
+
+
+class NoChannelError(ValueError):
+    """An occurrence has no channel: neither its rule nor BRIEFBOT_REMINDER_CHANNEL names one."""
+
+
+class ReminderDelivery:
+    """Runs delivery passes against one ledger and one Slack client."""
+
+    def __init__(
+        self,
+        *,
+        ledger: DeliveryLedger,
+        schedule: ReminderSchedule,
+        factbase: Callable[[], FactBase],
+        renderer: Renderer,
+        client: WebClient,
+        pacing_seconds: float = DEFAULT_PACING_SECONDS,
+        catch_up: dt.timedelta = CATCH_UP,
+        look_back: dt.timedelta = LOOK_BACK,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ledger = ledger
+        self.schedule = schedule
+        self.factbase = factbase
+        self.renderer = renderer
+        self.client = client
+        self.pacing_seconds = pacing_seconds
+        self.catch_up = catch_up
+        self.look_back = look_back
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._last_post: dict[str, float] = {}
+
+    def run_due(self, now: dt.datetime) -> PassResult:
+        """Post everything due at `now` that is not yet settled; record the rest."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        result = PassResult()
+        factbase = self.factbase()
+        due = self.schedule.occurrences(
+            factbase, now - self.look_back, now + dt.timedelta(microseconds=1)
+        )
+        by_key = {occ.key: occ for occ in due}
+        known = self.ledger.known_keys(list(by_key))
+        for occ in due:
+            if occ.key in known:
+                continue
+            channel = self._channel(occ)
+            if now - occ.utc > self.catch_up:
+                if self.ledger.record_missed(
+                    key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
+                ):
+                    result.missed += 1
+                    log.warning("reminder missed", extra={"key": occ.key, "outcome": MISSED})
+                continue
+            if self.ledger.claim(
+                key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
+            ):
+                self._deliver(occ, channel, factbase, now, result, check_history=False)
+        for owed in self.ledger.owed(now):
+            claimed = self.ledger.take_over(owed.key, now=now)
+            if claimed is None:
+                continue
+            owed_occ = by_key.get(owed.key)
+            if owed_occ is None:
+                status = self.ledger.record_failure(
+                    owed.key, error="its rule or date no longer produces this occurrence", now=now
+                )
+                result.failed += status == FAILED
+                continue
+            self._deliver(owed_occ, owed.channel, factbase, now, result, check_history=True)
+        if result.posted or result.failed or result.missed or result.retrying:
+            log.info("reminder pass", extra={"summary": result.summary()})
+        return result
+
+    def _channel(self, occ: Occurrence) -> str:
+        channel = occ.channel or self.schedule.default_channel
+        if not channel:
+            raise NoChannelError(
+                f"reminder {occ.rule_id!r} has no channel: set BRIEFBOT_REMINDER_CHANNEL or the "
+                "rule's channel"
+            )
+        return channel
+
+    def _deliver(
+        self,
+        occ: Occurrence,
+        channel: str,
+        factbase: FactBase,
+        now: dt.datetime,
+        result: PassResult,
+        *,
+        check_history: bool,
+    ) -> None:
+        late = now - occ.utc > LATE_AFTER
+        if check_history:
+            try:
+                found = self._find_posted(channel, occ)
+            except (SlackApiError, OSError) as exc:
+                self._failed(
+                    occ, f"could not check the channel for an earlier post: {exc}", now, result
+                )
+                return
+            if found is not None:
+                self.ledger.record_posted(occ.key, ts=found, now=now, late=late)
+                result.recovered += 1
+                log.info("reminder found already posted", extra={"key": occ.key, "ts": found})
+                return
+        try:
+            payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)
+            ensure_within_limits(payload)
+        except Exception as exc:
+            self._failed(occ, f"could not build the message: {exc}", now, result)
+            return
+        self._pace(channel)
+        self.ledger.heartbeat(occ.key, now)
+        started = time.perf_counter()
+        try:
+            response = self.client.chat_postMessage(channel=channel, **payload)
+        except SlackApiError as exc:
+            self._failed(occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
+            return
+        except OSError as exc:  # timeouts and connection errors after the client's retries
+            self._failed(occ, f"chat.postMessage: {type(exc).__name__}: {exc}", now, result)
+            return
+        finally:
+            self._last_post[channel] = self._monotonic()
+        ts = str(response.get("ts") or "")
+        self.ledger.record_posted(occ.key, ts=ts, now=now, late=late)
+        result.posted += 1
+        result.late += late
+        result.keys_posted.append(occ.key)
+        log.info(
+            "reminder posted",
+            extra={
+                "key": occ.key,
+                "channel": channel,
+                "ts": ts,
+                "late": late,
+                "outcome": "posted",
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+
+    def _failed(self, occ: Occurrence, error: str, now: dt.datetime, result: PassResult) -> None:
+        status = self.ledger.record_failure(occ.key, error=error, now=now)
+        if status == FAILED:
+            result.failed += 1
+            log.error(
+                "reminder failed", extra={"key": occ.key, "slack_error": error, "outcome": FAILED}
+            )
+        else:
+            result.retrying += 1
+            log.warning(
+                "reminder post failed; will retry",
+                extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
+            )
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is None or self.pacing_seconds <= 0:
+            return
+        wait = self.pacing_seconds - (self._monotonic() - last)
+        if wait > 0:
+            self._sleep(wait)
+
+    def _find_posted(self, channel: str, occ: Occurrence) -> str | None:
+        """The ts of a message in `channel` whose metadata carries `occ.key`, if any.
+
+        Looks through the channel's most recent messages (up to `HISTORY_PAGES` pages of 200),
+        newest first: a lost post is at most one claim time-out or back-off old, and the ts
+        Slack assigns is wall-clock time, which a pass run with `--now` need not share.
+        """
+        cursor: str | None = None
+        for _page in range(HISTORY_PAGES):
+            kwargs: dict[str, Any] = {
+                "channel": channel,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = self.client.conversations_history(**kwargs)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == EVENT_TYPE
+                    and (metadata.get("event_payload") or {}).get("key") == occ.key
+                ):
+                    return str(message.get("ts"))
+            cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                break
+        return None

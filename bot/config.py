@@ -73,6 +73,9 @@ class Settings:
     port: int = 3000
     stale_days: int = 365
     reminder_channel: str | None = None
+    reminder_pacing_seconds: float = 1.0
+    reminder_catch_up_hours: int = 48
+    reminders_enabled: bool = True
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -152,6 +155,15 @@ class Settings:
             raise ConfigError(
                 "BRIEFBOT_LOG_LEVEL", f"expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}"
             )
+        pacing_text = text("BRIEFBOT_REMINDER_PACING_SECONDS") or "1"
+        if not re.fullmatch(r"\d+(\.\d+)?", pacing_text) or float(pacing_text) > 60:
+            raise ConfigError(
+                "BRIEFBOT_REMINDER_PACING_SECONDS",
+                f"expected seconds between posts to one channel, 0 to 60, got {pacing_text!r}",
+            )
+        enabled = (text("BRIEFBOT_REMINDERS") or "on").lower()
+        if enabled not in ("on", "off"):
+            raise ConfigError("BRIEFBOT_REMINDERS", f"expected on or off, got {enabled!r}")
         channel = text("BRIEFBOT_REMINDER_CHANNEL")
         if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel):
             raise ConfigError(
@@ -171,6 +183,9 @@ class Settings:
             port=integer("PORT", 3000, 1, 65535),
             stale_days=integer("BRIEFBOT_STALE_DAYS", 365, 1, 36500),
             reminder_channel=channel,
+            reminder_pacing_seconds=float(pacing_text),
+            reminder_catch_up_hours=integer("BRIEFBOT_REMINDER_CATCH_UP_HOURS", 48, 0, 24 * 30),
+            reminders_enabled=enabled == "on",
             log_level=log_level,
         )
 

@@ -9,7 +9,9 @@ and a body Bolt cannot parse gets 400.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,11 @@ from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines
+from bot.reminders.cli import load_schedule
+from bot.reminders.delivery import ReminderDelivery, make_client
+from bot.reminders.ledger import DeliveryLedger
+from bot.reminders.occurrences import ReminderSchedule
+from bot.reminders.scheduler import ReminderScheduler
 from bot.render import Renderer
 from bot.slack.app import build_app
 from bot.slack.messages import MessageBuilder
@@ -47,17 +54,65 @@ class Runtime:
     knowledge: KnowledgeHolder
     db: Database
     services: SlackServices
+    schedule: ReminderSchedule
+    scheduler: ReminderScheduler | None = None
+
+    def close(self) -> None:
+        """Stop the reminder scheduler and close the database's connections."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        self.db.dispose()
+
+
+class StartupError(Exception):
+    """The seeds or reminder rules do not verify: the lines say what and where."""
+
+    def __init__(self, title: str, lines: list[str]) -> None:
+        super().__init__(title)
+        self.lines = lines
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """Load the fact base, migrate the database and assemble the services."""
+    """Load the fact base and reminder rules, migrate the database, assemble the services."""
     knowledge = KnowledgeHolder.load(settings.seeds_dir)
+    schedule, problems = load_schedule(settings, knowledge.current.factbase)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise StartupError(
+            "the reminder rules have errors (run `briefbot check`):", iter_problem_lines(errors)
+        )
     db = Database(settings.database_url)
-    handler = CommandHandler(knowledge, stale_days=settings.stale_days)
-    services = SlackServices(
-        settings, handler, MessageBuilder(Renderer(settings.templates_dir)), db
+    renderer = Renderer(settings.templates_dir)
+    handler = CommandHandler(knowledge, stale_days=settings.stale_days, upcoming=schedule.upcoming)
+    services = SlackServices(settings, handler, MessageBuilder(renderer), db)
+    runtime = Runtime(settings, knowledge, db, services, schedule)
+    runtime.scheduler = _reminder_scheduler(runtime, renderer)
+    return runtime
+
+
+def _reminder_scheduler(runtime: Runtime, renderer: Renderer) -> ReminderScheduler | None:
+    """The in-process reminder scheduler, or None (logged) when reminders cannot run."""
+    settings = runtime.settings
+    if not settings.reminders_enabled or not runtime.schedule.rules:
+        return None
+    unplaced = [r.id for r in runtime.schedule.rules if not r.channel]
+    if unplaced and not settings.reminder_channel:
+        log.warning(
+            "reminders are off: set BRIEFBOT_REMINDER_CHANNEL (rules without a channel: %s)",
+            ", ".join(unplaced[:5]),
+        )
+        return None
+    assert settings.slack_bot_token is not None
+    delivery = ReminderDelivery(
+        ledger=DeliveryLedger(runtime.db.engine),
+        schedule=runtime.schedule,
+        factbase=lambda: runtime.knowledge.current.factbase,
+        renderer=renderer,
+        client=make_client(settings.slack_bot_token.reveal(), settings.slack_api_url),
+        pacing_seconds=settings.reminder_pacing_seconds,
+        catch_up=dt.timedelta(hours=settings.reminder_catch_up_hours),
     )
-    return Runtime(settings, knowledge, db, services)
+    return ReminderScheduler(delivery.run_due, settings.timezone)
 
 
 def create_http_app(runtime: Runtime) -> Starlette:
@@ -131,7 +186,6 @@ def readiness(runtime: Runtime) -> JSONResponse:
 
 def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool) -> int:
     """Run the bot until interrupted; returns the process exit code."""
-    import uvicorn
 
     from bot.logs import configure_logging
 
@@ -150,8 +204,25 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
         for line in iter_problem_lines(exc.problems):
             print(f"  {line}")
         return 2
-    if socket_mode:
-        return asyncio.run(_socket_mode(runtime))
+    except StartupError as exc:
+        print(f"briefbot: {exc}")
+        for line in exc.lines:
+            print(f"  {line}")
+        return 2
+    if runtime.scheduler is not None:
+        runtime.scheduler.start()
+    try:
+        if socket_mode:
+            return asyncio.run(_socket_mode(runtime))
+        return _serve_http(runtime, host, port)
+    finally:
+        runtime.close()
+
+
+def _serve_http(runtime: Runtime, host: str, port: int | None) -> int:
+    import uvicorn
+
+    settings = runtime.settings
     app = create_http_app(runtime)
     bind_port = port or settings.port
     log.info(
@@ -173,7 +244,6 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run()
-    runtime.db.dispose()
     return 0
 
 
@@ -184,6 +254,13 @@ async def _socket_mode(runtime: Runtime) -> int:
     assert settings.slack_app_token is not None
     bolt = build_app(runtime.services, verify_requests=False)
     handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.reveal())
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     log.info("connecting by Socket Mode")
-    await handler.start_async()  # type: ignore[no-untyped-call]
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    await stopping.wait()
+    log.info("disconnecting from Socket Mode")
+    await handler.close_async()  # type: ignore[no-untyped-call]
     return 0

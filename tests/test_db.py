@@ -1,0 +1,47 @@
+"""The database: migrations at start-up, event de-duplication, readiness, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.db import Database, migrate
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+    else:
+        yield request.getfixturevalue("postgres_url")
+
+
+def test_migrations_create_the_schema_and_can_run_again(url: str) -> None:
+    db = Database(url)
+    migrate(db.engine)  # a second start-up changes nothing
+    names = set(sa.inspect(db.engine).get_table_names())
+    assert {"processed_events", "reminder_deliveries", "alembic_version"} <= names
+    with db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
+            == "0001"
+    db.dispose()
+
+
+def test_an_event_id_is_handled_once_across_instances(url: str) -> None:
+    first, second = Database(url), Database(url)
+    assert first.claim_event("Ev123", "app_mention") is True
+    assert second.claim_event("Ev123", "app_mention") is False
+    assert second.claim_event("Ev124", "message") is True
+    first.dispose()
+    second.dispose()
+
+
+def test_readiness_reports_an_unreachable_database(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    assert db.ping() is True
+    db.dispose()
+    gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", run_migrations=False)
+    assert gone.ping() is False

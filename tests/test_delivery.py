@@ -1,0 +1,219 @@
+"""Reminder delivery, exactly once, against the fake Slack Web API and a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.db import Database
+from bot.factbase import FactBase, load_factbase
+from bot.render import Renderer
+from bot.reminders.delivery import LATE_AFTER, ReminderDelivery, make_client
+from bot.reminders.ledger import CLAIM_TIMEOUT, FAILED, MAX_ATTEMPTS, MISSED, POSTED, RETRY
+from bot.reminders.ledger import DeliveryLedger
+from bot.reminders.occurrences import ReminderSchedule
+from bot.reminders.rules import load_reminder_rules
+from tests.conftest import TEMPLATES
+from tests.fakeslack import FakeSlack
+from tests.seedkit import make_seeds
+
+NZ = ZoneInfo("Pacific/Auckland")
+CHANNEL = "C0TEAM"
+# Thursday 10 September 2026, 09:00 NZST (+12:00): the deadlines below fall due then.
+DUE = dt.datetime(2026, 9, 10, 9, 0, tzinfo=NZ)
+
+
+def deadline_rules(count: int, *, channel: str = CHANNEL, due: str = "2026-09-10") -> str:
+    return "".join(
+        f"- id: d{i:03d}\n  kind: deadline\n  title: deadline {i}\n  due: {due}\n"
+        f"  lead_days: [0]\n  channel: {channel}\n"
+        for i in range(count)
+    )
+
+
+class Clock:
+    """A monotonic clock and sleep that record instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Rig:
+    """A delivery wired to a fake Slack, a real SQLite database and synthetic rules."""
+
+    def __init__(self, tmp_path: Path, slack: FakeSlack, rules: str, *, pacing: float = 0.0,
+                 timeout: int = 10) -> None:
+        seeds = make_seeds(tmp_path)
+        (seeds / "reminders.yaml").write_text(rules)
+        self.factbase: FactBase = load_factbase(seeds).require()
+        loaded, problems = load_reminder_rules(seeds / "reminders.yaml", self.factbase)
+        assert [p for p in problems if p.severity == "error"] == []
+        self.schedule = ReminderSchedule(loaded, NZ, CHANNEL)
+        self.database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+        self.ledger = DeliveryLedger(self.database.engine)
+        self.clock = Clock()
+        self.delivery = ReminderDelivery(
+            ledger=self.ledger, schedule=self.schedule, factbase=lambda: self.factbase,
+            renderer=Renderer(TEMPLATES), client=make_client("xoxb-test", slack.base_url,
+                                                             timeout=timeout),
+            pacing_seconds=pacing, sleep=self.clock.sleep, monotonic=self.clock.monotonic,
+        )
+
+
+@pytest.fixture
+def rig(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Rig]:
+    built = Rig(tmp_path, fake_slack, deadline_rules(3))
+    yield built
+    built.database.dispose()
+    assert fake_slack.limit_violations == []
+
+
+def keys_posted(slack: FakeSlack) -> list[str]:
+    return [c.body["metadata"]["event_payload"]["key"] for c in slack.posts() if c.status == 200
+            and c.response.get("ok")]
+
+
+def test_a_normal_pass_posts_each_due_reminder_with_its_key_and_records_the_ts(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 3 and result.late == 0
+    assert sorted(keys_posted(fake_slack)) == [f"d00{i}:2026-09-10:0" for i in range(3)]
+    call = fake_slack.posts()[0]
+    assert call.body["channel"] == CHANNEL
+    assert "Due today" in call.body["text"]
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.status == POSTED and row.ts == call.response["ts"]
+
+
+def test_nothing_is_posted_before_it_is_due(rig: Rig, fake_slack: FakeSlack) -> None:
+    assert rig.delivery.run_due(DUE - dt.timedelta(seconds=1)).posted == 0
+    assert fake_slack.posts() == []
+
+
+def test_the_same_pass_twice_posts_once(rig: Rig, fake_slack: FakeSlack) -> None:
+    now = DUE + dt.timedelta(minutes=1)
+    rig.delivery.run_due(now)
+    again = rig.delivery.run_due(now)
+    assert again.posted == 0 and again.recovered == 0
+    assert len(fake_slack.posts()) == 3
+
+
+def test_rate_limited_then_success_posts_once(rig: Rig, fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=0)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 3
+    assert [c.status for c in fake_slack.posts()] == [429, 200, 200, 200]
+    assert sorted(set(keys_posted(fake_slack))) == sorted(keys_posted(fake_slack))
+
+
+def test_server_errors_beyond_the_clients_retries_are_owed_and_posted_once_later(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next("chat.postMessage", status=500, times=3)
+    now = DUE + dt.timedelta(minutes=1)
+    first = rig.delivery.run_due(now)
+    assert first.retrying == 1 and first.posted == 2
+    row = rig.ledger.get(fake_slack.posts()[0].body["metadata"]["event_payload"]["key"])
+    assert row is not None and row.status == RETRY and row.next_attempt_at is not None
+    second = rig.delivery.run_due(row.next_attempt_at)
+    assert second.posted == 1
+    assert len(keys_posted(fake_slack)) == 3 == len(set(keys_posted(fake_slack)))
+
+
+def test_a_timeout_whose_post_landed_is_recorded_not_repeated(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1), timeout=1)
+    fake_slack.delay_next("chat.postMessage", 2.5, times=3)
+    now = DUE + dt.timedelta(minutes=1)
+    first = rig.delivery.run_due(now)
+    assert first.retrying == 1 and first.posted == 0
+    assert len(fake_slack.messages(CHANNEL)) >= 1  # Slack accepted it; the answer was lost
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.next_attempt_at is not None
+    second = rig.delivery.run_due(row.next_attempt_at)
+    assert second.recovered == 1 and second.posted == 0
+    final = rig.ledger.get("d000:2026-09-10:0")
+    assert final is not None and final.status == POSTED and final.ts
+    rig.database.dispose()
+
+
+def test_always_failing_is_marked_failed_after_the_limit_and_logged(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.always_fail("chat.postMessage", error="not_in_channel")
+    now = DUE + dt.timedelta(minutes=1)
+    statuses = []
+    for _attempt in range(MAX_ATTEMPTS):
+        rig.delivery.run_due(now)
+        row = rig.ledger.get("d000:2026-09-10:0")
+        assert row is not None
+        statuses.append(row.status)
+        now = row.next_attempt_at or now + dt.timedelta(hours=1)
+    assert statuses == [RETRY] * (MAX_ATTEMPTS - 1) + [FAILED]
+    assert "not_in_channel" in (rig.ledger.get("d000:2026-09-10:0").error or "")  # type: ignore[union-attr]
+    rig.delivery.run_due(now + dt.timedelta(days=1))
+    assert [r.status for r in rig.ledger.log()] == [FAILED]
+    rig.database.dispose()
+
+
+def test_after_three_hours_down_reminders_are_posted_once_marked_late(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    result = rig.delivery.run_due(DUE + dt.timedelta(hours=3))
+    assert result.posted == 3 and result.late == 3
+    assert "late" in fake_slack.posts()[0].body["text"].lower()
+    assert all(r.late for r in rig.ledger.log())
+    assert rig.delivery.run_due(DUE + dt.timedelta(hours=3, minutes=1)).posted == 0
+
+
+def test_after_five_days_down_old_reminders_are_missed_and_recent_ones_posted(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rules = deadline_rules(2) + deadline_rules(1, due="2026-09-14").replace("d000", "recent")
+    rig = Rig(tmp_path, fake_slack, rules)
+    now = DUE + dt.timedelta(days=5)  # 15 September: the 10th is 5 days old, the 14th 1 day
+    result = rig.delivery.run_due(now)
+    assert result.missed == 2 and result.posted == 1 and result.late == 1
+    assert keys_posted(fake_slack) == ["recent:2026-09-14:0"]
+    statuses = {r.key: r.status for r in rig.ledger.log()}
+    assert statuses["d000:2026-09-10:0"] == MISSED and statuses["d001:2026-09-10:0"] == MISSED
+    rig.delivery.run_due(now + dt.timedelta(minutes=5))
+    assert len(fake_slack.posts()) == 1
+    rig.database.dispose()
+
+
+def test_posts_to_one_channel_are_paced(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(3) + deadline_rules(1, channel="C0OTHER")
+              .replace("d000", "other"), pacing=1.0)
+    rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert len(fake_slack.posts()) == 4
+    assert rig.clock.slept == [1.0, 1.0]  # the other channel's post did not wait
+    rig.database.dispose()
+
+
+def test_a_dead_claim_is_resolved_by_looking_in_the_channel(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    now = DUE + dt.timedelta(minutes=1)
+    key = "d000:2026-09-10:0"
+    assert rig.ledger.claim(key=key, rule_id="d000", channel=CHANNEL, due_at=DUE, now=now)
+    result = rig.delivery.run_due(now)
+    assert result.posted == 2  # the claimed one belongs to someone else for now
+    later = now + CLAIM_TIMEOUT + dt.timedelta(seconds=1)
+    assert rig.delivery.run_due(later).posted == 1
+    history = [c for c in fake_slack.calls("conversations.history")]
+    assert history and history[-1].body["include_all_metadata"] in (True, "true", "1")
+    assert sorted(keys_posted(fake_slack)) == sorted(set(keys_posted(fake_slack)))
+
+
+def test_late_threshold_is_respected(rig: Rig, fake_slack: FakeSlack) -> None:
+    assert rig.delivery.run_due(DUE + LATE_AFTER).late == 0
+    assert len(fake_slack.posts()) == 3

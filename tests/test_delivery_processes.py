@@ -1,0 +1,114 @@
+"""`briefbot reminders run-due` as real processes: killed mid-delivery, and two at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.fakeslack import FakeSlack
+from tests.seedkit import make_seeds
+from tests.test_delivery import CHANNEL, DUE, deadline_rules
+
+pytestmark = pytest.mark.e2e
+
+
+def env_for(tmp_path: Path, slack: FakeSlack, database_url: str, rules: str, *,
+            pacing: str = "0") -> dict[str, str]:
+    seeds = make_seeds(tmp_path)
+    (seeds / "reminders.yaml").write_text(rules)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BRIEFBOT_"))}
+    return {**clean, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.base_url,
+            "BRIEFBOT_SEEDS_DIR": str(seeds), "BRIEFBOT_REMINDER_CHANNEL": CHANNEL,
+            "BRIEFBOT_DATABASE_URL": database_url, "BRIEFBOT_REMINDER_PACING_SECONDS": pacing}
+
+
+def run_due(env: dict[str, str], now: dt.datetime) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "reminders", "run-due", "--now",
+                             now.isoformat()], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def statuses(database_url: str) -> dict[str, str]:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT key, status FROM reminder_deliveries"))
+            return {row.key: row.status for row in rows}
+    except sa.exc.OperationalError:
+        return {}
+    finally:
+        engine.dispose()
+
+
+def wait_until(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise TimeoutError("condition not met")
+
+
+def posted_keys(slack: FakeSlack) -> list[str]:
+    return [m["metadata"]["event_payload"]["key"] for m in slack.messages(CHANNEL)]
+
+
+def test_killed_between_claim_and_post_then_restarted_posts_once(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    env = env_for(tmp_path, fake_slack, url, deadline_rules(2), pacing="30")
+    now = DUE + dt.timedelta(minutes=1)
+    process = run_due(env, now)
+    # d000 is posted; d001 is claimed and waits for the channel's pacing: kill it there.
+    wait_until(lambda: statuses(url) == {"d000:2026-09-10:0": "posted",
+                                         "d001:2026-09-10:0": "sending"})
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    assert posted_keys(fake_slack) == ["d000:2026-09-10:0"]
+    restart = run_due({**env, "BRIEFBOT_REMINDER_PACING_SECONDS": "0"},
+                      now + dt.timedelta(minutes=6))
+    output, _ = restart.communicate(timeout=60)
+    assert restart.returncode == 0, output
+    assert sorted(posted_keys(fake_slack)) == ["d000:2026-09-10:0", "d001:2026-09-10:0"]
+    assert set(statuses(url).values()) == {"posted"}
+
+
+def test_killed_between_post_and_record_then_restarted_does_not_post_again(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    env = env_for(tmp_path, fake_slack, url, deadline_rules(1))
+    fake_slack.delay_next("chat.postMessage", 30)
+    now = DUE + dt.timedelta(minutes=1)
+    process = run_due(env, now)
+    fake_slack.wait_for("chat.postMessage", timeout=30)  # Slack has it; the answer is delayed
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    assert statuses(url) == {"d000:2026-09-10:0": "sending"}
+    restart = run_due(env, now + dt.timedelta(minutes=6))
+    output, _ = restart.communicate(timeout=60)
+    assert restart.returncode == 0 and "recovered 1" in output, output
+    assert posted_keys(fake_slack) == ["d000:2026-09-10:0"]
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    assert statuses(url) == {"d000:2026-09-10:0": "posted"}
+
+
+@pytest.mark.postgres
+def test_two_processes_at_the_same_instant_on_postgresql_post_each_occurrence_once(
+        tmp_path: Path, fake_slack: FakeSlack, postgres_url: str) -> None:
+    env = env_for(tmp_path, fake_slack, postgres_url, deadline_rules(200))
+    now = DUE + dt.timedelta(minutes=1)
+    processes = [run_due(env, now), run_due(env, now)]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    keys = posted_keys(fake_slack)
+    assert len(keys) == 200 and len(set(keys)) == 200
+    assert len(fake_slack.calls("chat.postMessage")) == 200
+    assert set(statuses(postgres_url).values()) == {"posted"}

@@ -1,0 +1,103 @@
+"""The delivery ledger's claims and states, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database
+from bot.reminders.ledger import (
+    CLAIM_TIMEOUT,
+    FAILED,
+    MAX_ATTEMPTS,
+    MISSED,
+    POSTED,
+    RETRY,
+    SENDING,
+    DeliveryLedger,
+)
+
+NOW = dt.datetime(2026, 9, 10, 0, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    db = Database(url)
+    yield db
+    db.dispose()
+
+
+def claim(ledger: DeliveryLedger, key: str = "r:2026-09-10:0") -> bool:
+    return ledger.claim(key=key, rule_id="r", channel="C1", due_at=NOW, now=NOW)
+
+
+def test_only_the_first_claim_of_a_key_wins(database: Database) -> None:
+    first, second = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine,
+                                                                                owner="b")
+    assert claim(first) is True
+    assert claim(second) is False
+    row = first.get("r:2026-09-10:0")
+    assert row is not None and row.status == SENDING and row.claimed_by == "a"
+    assert row.due_at == NOW
+
+
+def test_posted_rows_keep_the_ts_and_are_not_owed(database: Database) -> None:
+    ledger = DeliveryLedger(database.engine)
+    claim(ledger)
+    ledger.record_posted("r:2026-09-10:0", ts="1700.1", now=NOW, late=True)
+    row = ledger.get("r:2026-09-10:0")
+    assert row is not None and (row.status, row.ts, row.late) == (POSTED, "1700.1", True)
+    assert ledger.owed(NOW + dt.timedelta(days=30)) == []
+
+
+def test_failures_back_off_then_fail_after_the_limit(database: Database) -> None:
+    ledger = DeliveryLedger(database.engine)
+    claim(ledger)
+    states = [ledger.record_failure("r:2026-09-10:0", error="boom", now=NOW)
+              for _ in range(MAX_ATTEMPTS)]
+    assert states == [RETRY] * (MAX_ATTEMPTS - 1) + [FAILED]
+    row = ledger.get("r:2026-09-10:0")
+    assert row is not None and row.attempts == MAX_ATTEMPTS and row.next_attempt_at is None
+
+
+def test_a_retry_is_taken_over_once_and_only_after_its_back_off(database: Database) -> None:
+    a, b = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine, owner="b")
+    claim(a)
+    a.record_failure("r:2026-09-10:0", error="500", now=NOW)
+    assert a.take_over("r:2026-09-10:0", now=NOW) is None
+    later = NOW + dt.timedelta(minutes=1)
+    assert [d.key for d in a.owed(later)] == ["r:2026-09-10:0"]
+    assert b.take_over("r:2026-09-10:0", now=later) is not None
+    assert a.take_over("r:2026-09-10:0", now=later) is None
+
+
+def test_a_dead_sending_claim_is_owed_after_the_timeout(database: Database) -> None:
+    a, b = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine, owner="b")
+    claim(a)
+    assert b.take_over("r:2026-09-10:0", now=NOW + CLAIM_TIMEOUT - dt.timedelta(seconds=1)) is None
+    a.heartbeat("r:2026-09-10:0", NOW + dt.timedelta(minutes=4))
+    assert b.take_over("r:2026-09-10:0", now=NOW + CLAIM_TIMEOUT + dt.timedelta(seconds=1)) is None
+    taken = b.take_over("r:2026-09-10:0", now=NOW + dt.timedelta(minutes=10))
+    assert taken is not None and taken.claimed_by == "a"
+    row = b.get("r:2026-09-10:0")
+    assert row is not None and row.claimed_by == "b" and row.status == SENDING
+
+
+def test_missed_is_recorded_once_and_listed_in_the_log(database: Database) -> None:
+    ledger = DeliveryLedger(database.engine)
+    assert ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
+                                due_at=NOW - dt.timedelta(days=9), now=NOW)
+    assert not ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
+                                    due_at=NOW - dt.timedelta(days=9), now=NOW)
+    claim(ledger)
+    assert ledger.known_keys(["old:2026-09-01:0", "r:2026-09-10:0", "nope"]) == {
+        "old:2026-09-01:0": MISSED, "r:2026-09-10:0": SENDING}
+    assert [r.key for r in ledger.log()] == ["r:2026-09-10:0", "old:2026-09-01:0"]
+    assert [r.key for r in ledger.log(since=NOW - dt.timedelta(days=1))] == ["r:2026-09-10:0"]

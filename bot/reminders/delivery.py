@@ -57,6 +57,10 @@ CLIENT_RETRIES = 2
 
 HISTORY_PAGES = 5
 
+CLAIM_BATCH = 50
+"""Occurrences claimed per statement. Small enough that a batch waiting on one channel's pacing
+is posted well within the ledger's claim time-out."""
+
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
     """A Web API client for reminders, retrying transient failures a bounded number of times."""
@@ -136,6 +140,7 @@ class ReminderDelivery:
         )
         by_key = {occ.key: occ for occ in due}
         known = self.ledger.known_keys(list(by_key))
+        fresh: list[tuple[Occurrence, str]] = []
         for occ in due:
             if occ.key in known:
                 continue
@@ -146,11 +151,16 @@ class ReminderDelivery:
                 ):
                     result.missed += 1
                     log.warning("reminder missed", extra={"key": occ.key, "outcome": MISSED})
-                continue
-            if self.ledger.claim(
-                key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
-            ):
-                self._deliver(occ, channel, factbase, now, result, check_history=False)
+            else:
+                fresh.append((occ, channel))
+        for start in range(0, len(fresh), CLAIM_BATCH):
+            batch = fresh[start : start + CLAIM_BATCH]
+            won = self.ledger.claim_many(
+                [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
+            )
+            for occ, channel in batch:
+                if occ.key in won:
+                    self._deliver(occ, channel, factbase, now, result, check_history=False)
         for owed in self.ledger.owed(now):
             claimed = self.ledger.take_over(owed.key, now=now)
             if claimed is None:
@@ -206,8 +216,8 @@ class ReminderDelivery:
         except Exception as exc:
             self._failed(occ, f"could not build the message: {exc}", now, result)
             return
-        self._pace(channel)
-        self.ledger.heartbeat(occ.key, now)
+        if self._pace(channel) or check_history:
+            self.ledger.heartbeat(occ.key, now)  # a slow step passed: keep the claim fresh
         started = time.perf_counter()
         try:
             response = self.client.chat_postMessage(channel=channel, **payload)
@@ -250,13 +260,16 @@ class ReminderDelivery:
                 extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
             )
 
-    def _pace(self, channel: str) -> None:
+    def _pace(self, channel: str) -> bool:
+        """Wait until this channel may take another post; True if it had to wait."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
-            return
+            return False
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
             self._sleep(wait)
+            return True
+        return False
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:
         """The ts of a message in `channel` whose metadata carries `occ.key`, if any.

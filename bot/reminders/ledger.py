@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.schema import reminder_deliveries as table
@@ -101,57 +101,68 @@ class DeliveryLedger:
         self.owner = owner or instance_id()
         self._dialect = engine.dialect.name
 
-    def _insert(self, values: dict[str, Any]) -> bool:
-        """INSERT ... ON CONFLICT DO NOTHING RETURNING key: True only if this call inserted.
+    def _insert(self, rows: list[dict[str, Any]]) -> set[str]:
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING key: the keys this call inserted.
 
         RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
         """
+        if not rows:
+            return set()
         module: Any = postgresql if self._dialect == "postgresql" else sqlite
         statement = (
             module.insert(table)
-            .values(**values)
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.key)
         )
         with self.engine.begin() as connection:
-            return connection.execute(statement).first() is not None
+            return {row.key for row in connection.execute(statement)}
 
     def claim(
         self, *, key: str, rule_id: str, channel: str, due_at: dt.datetime, now: dt.datetime
     ) -> bool:
         """Claim a never-seen occurrence; True only for the one process whose insert won."""
+        return bool(self.claim_many([(key, rule_id, channel, due_at)], now=now))
+
+    def claim_many(
+        self, items: list[tuple[str, str, str, dt.datetime]], *, now: dt.datetime
+    ) -> set[str]:
+        """Claim several never-seen occurrences (key, rule id, channel, due) in one statement;
+        returns the keys this process won."""
         return self._insert(
-            {
-                "key": key,
-                "rule_id": rule_id,
-                "channel": channel,
-                "due_at": due_at,
-                "status": SENDING,
-                "attempts": 0,
-                "claimed_at": now,
-                "claimed_by": self.owner,
-                "late": 0,
-            }
+            [
+                {
+                    "key": key,
+                    "rule_id": rule_id,
+                    "channel": channel,
+                    "due_at": due_at,
+                    "status": SENDING,
+                    "attempts": 0,
+                    "claimed_at": now,
+                    "claimed_by": self.owner,
+                    "late": 0,
+                }
+                for key, rule_id, channel, due_at in items
+            ]
         )
 
     def record_missed(
         self, *, key: str, rule_id: str, channel: str, due_at: dt.datetime, now: dt.datetime
     ) -> bool:
         """Record an occurrence first seen after its catch-up window closed (never posted)."""
-        return self._insert(
-            {
-                "key": key,
-                "rule_id": rule_id,
-                "channel": channel,
-                "due_at": due_at,
-                "status": MISSED,
-                "attempts": 0,
-                "claimed_at": now,
-                "claimed_by": self.owner,
-                "late": 0,
-                "error": "missed: the bot was not running within the catch-up window",
-            }
-        )
+        row = {
+            "key": key,
+            "rule_id": rule_id,
+            "channel": channel,
+            "due_at": due_at,
+            "status": MISSED,
+            "attempts": 0,
+            "claimed_at": now,
+            "claimed_by": self.owner,
+            "late": 0,
+            "error": "missed: the bot was not running within the catch-up window",
+        }
+        return bool(self._insert([row]))
 
     def take_over(self, key: str, *, now: dt.datetime) -> Delivery | None:
         """Atomically re-claim a due retry or a dead process's `sending` claim; None if not ours."""
@@ -190,8 +201,15 @@ class DeliveryLedger:
             )
 
     def record_posted(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
-        """The post succeeded: keep Slack's ts."""
+        """The post succeeded: keep Slack's ts.
+
+        On PostgreSQL this commit does not wait for the WAL flush: if a crash loses it, the row
+        stays `sending` and the next pass finds the post in the channel (its metadata) rather
+        than posting again. Claims, which must never be lost, keep synchronous commits.
+        """
         with self.engine.begin() as connection:
+            if self._dialect == "postgresql":
+                connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
             connection.execute(
                 update(table)
                 .where(table.c.key == key)

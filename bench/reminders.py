@@ -1,0 +1,192 @@
+"""Reminder benchmarks: occurrences of 10,000 rules over a year, and a run-due pass that claims
+and posts 5,000 due occurrences to the fake Slack (pacing off, in its own process), on SQLite and
+PostgreSQL.
+
+    python bench/reminders.py [--rules 10000] [--due 5000] [--postgres URL]
+
+PostgreSQL defaults to $BRIEFBOT_TEST_POSTGRES_URL; without it only SQLite is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from bot.db import Database  # noqa: E402
+from bot.factbase import load_factbase  # noqa: E402
+from bot.reminders.delivery import ReminderDelivery, make_client  # noqa: E402
+from bot.reminders.ledger import DeliveryLedger  # noqa: E402
+from bot.reminders.occurrences import ReminderSchedule  # noqa: E402
+from bot.reminders.rules import load_reminder_rules  # noqa: E402
+from bot.render import Renderer  # noqa: E402
+from tests.seedkit import make_seeds  # noqa: E402
+
+NZ = ZoneInfo("Pacific/Auckland")
+DUE = dt.datetime(2026, 9, 10, 9, 0, tzinfo=NZ)
+
+
+def mixed_rules(count: int) -> str:
+    """About half anniversaries, half deadlines with four lead times, and 1% weekly digests."""
+    out = []
+    for i in range(count):
+        kind = 2 if i % 100 == 99 else i % 2
+        if kind == 0:
+            out.append(f"- id: a{i}\n  kind: anniversary\n  fact: f1\n  title: t{i}\n"
+                       f"  channel: C{i % 50:04d}\n")
+        elif kind == 1:
+            out.append(f"- id: d{i}\n  kind: deadline\n  title: t{i}\n"
+                       f"  due: 2026-{1 + i % 12:02d}-{1 + i % 28:02d}\n  channel: C{i % 50:04d}\n")
+        else:
+            out.append(f"- id: g{i}\n  kind: digest\n  weekday: {('monday', 'friday')[i % 2]}\n"
+                       f"  channel: C{i % 50:04d}\n")
+    return "".join(out)
+
+
+def due_rules(count: int) -> str:
+    return "".join(f"- id: d{i}\n  kind: deadline\n  title: t{i}\n  due: 2026-09-10\n"
+                   f"  lead_days: [0]\n  channel: C{i % 50:04d}\n" for i in range(count))
+
+
+def load(tmp: Path, rules: str) -> tuple[Any, ReminderSchedule]:
+    seeds = make_seeds(tmp)
+    (seeds / "reminders.yaml").write_text(rules)
+    factbase = load_factbase(seeds).require()
+    loaded, problems = load_reminder_rules(seeds / "reminders.yaml", factbase)
+    assert not [p for p in problems if p.severity == "error"], problems[:3]
+    return factbase, ReminderSchedule(loaded, NZ, "C0TEAM")
+
+
+def bench_occurrences(count: int) -> None:
+    factbase, schedule = load(Path(tempfile.mkdtemp()), mixed_rules(count))
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        found = schedule.occurrences(factbase, start, start + dt.timedelta(days=365))
+        times.append(time.perf_counter() - began)
+    best = min(times)
+    print(f"occurrences: {count} rules over a year -> {len(found)} occurrences in "
+          f"{best:.3f} s (best of 3; {len(found) / best:,.0f} occurrences/s)")
+
+
+class TimedClient:
+    """Wraps the Web API client to measure time spent waiting on Slack."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.seconds = 0.0
+
+    def chat_postMessage(self, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return self.client.chat_postMessage(**kwargs)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def conversations_history(self, **kwargs: Any) -> Any:
+        return self.client.conversations_history(**kwargs)
+
+
+class TimedLedger(DeliveryLedger):
+    """The real ledger, with the time spent in it measured."""
+
+    seconds = 0.0
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = super().__getattribute__(name)
+        if name.startswith("_") or not callable(attribute) or name == "seconds":
+            return attribute
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                TimedLedger.seconds += time.perf_counter() - began
+
+        return timed
+
+
+@contextlib.contextmanager
+def separate_fake_slack() -> Iterator[str]:
+    """The fake Slack in its own process, so it does not share this one's GIL."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_slack_server.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(10)
+
+
+def bench_pass(label: str, url: str, count: int) -> None:
+    factbase, schedule = load(Path(tempfile.mkdtemp()), due_rules(count))
+    database = Database(url)
+    with separate_fake_slack() as base_url:
+        client = TimedClient(make_client("xoxb-bench", base_url))
+        delivery = ReminderDelivery(
+            ledger=TimedLedger(database.engine), schedule=schedule,
+            factbase=lambda: factbase, renderer=Renderer(ROOT / "templates"),
+            client=client, pacing_seconds=0,  # type: ignore[arg-type]
+        )
+        TimedLedger.seconds = 0.0
+        began = time.perf_counter()
+        result = delivery.run_due(DUE + dt.timedelta(minutes=1))
+        elapsed = time.perf_counter() - began
+        posts = sum(len(client.client.conversations_history(channel=f"C{c:04d}", limit=999)
+                        ["messages"]) for c in range(50))
+    database.dispose()
+    assert result.posted == count == posts, (result, posts)
+    ledger = TimedLedger.seconds
+    other = elapsed - client.seconds - ledger
+    print(f"run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
+          f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
+          f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
+          f"rules + rendering {other:.2f} s ({other / elapsed:.0%})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", type=int, default=10_000)
+    parser.add_argument("--due", type=int, default=5_000)
+    parser.add_argument("--postgres", default=os.environ.get("BRIEFBOT_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    bench_occurrences(args.rules)
+    tmp = Path(tempfile.mkdtemp())
+    bench_pass("SQLite", f"sqlite:///{tmp / 'bench.db'}", args.due)
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(args.postgres)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in args.postgres else "?"
+        try:
+            bench_pass("PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}",
+                       args.due)
+        finally:
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        print("PostgreSQL: skipped (set BRIEFBOT_TEST_POSTGRES_URL or --postgres)")
+
+
+if __name__ == "__main__":
+    main()

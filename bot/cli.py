@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
     add_reminder_commands(sub)
+
+    reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
+    reload.add_argument("--url", help="the bot's address (default: http://127.0.0.1:$PORT)")
+
+    gaps = sub.add_parser("gaps", help="what people asked that the fact base answered badly")
+    gaps.add_argument("--since", type=_date, help="only since this day (YYYY-MM-DD)")
+    gaps.add_argument("--format", choices=["text", "json"], default="text")
     return parser
 
 
@@ -81,6 +88,10 @@ def main(
     except ConfigError as exc:
         print(f"briefbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "reload":
+        return _reload(args.url or f"http://127.0.0.1:{settings.port}", out)
+    if args.command == "gaps":
+        return _gaps(args, settings, out)
     if args.command == "check":
         return _check(settings, out)
     if args.command == "serve":
@@ -212,6 +223,74 @@ def _check(settings: Settings, out: TextIO) -> int:
         f"every quote verified; {rule_count} reminder rule(s); {warnings} warning(s); "
         f"version {fb.version}\n"
     )
+    return EXIT_OK
+
+
+def _reload(url: str, out: TextIO) -> int:
+    """POST /admin/reload to a running bot; 0 reloaded, 1 refused, 2 unreachable."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url.rstrip("/") + "/admin/reload", data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code != 422:
+            print(f"briefbot: reload failed: HTTP {exc.code} from {url}", file=sys.stderr)
+            return EXIT_CONFIG
+        body = json.loads(exc.read())
+    except (OSError, ValueError) as exc:
+        print(f"briefbot: no bot answering at {url}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if body.get("ok"):
+        out.write(f"reloaded: now serving fact base {body['version']}\n")
+        return EXIT_OK
+    out.write(f"reload refused: still serving fact base {body['version']}\n")
+    for line in body.get("problems", []):
+        out.write(f"  {line}\n")
+    return EXIT_NOT_FOUND
+
+
+def _gaps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from bot.commands import GapsReply
+    from bot.db import Database
+    from bot.gaps import GapStore
+
+    database = Database(settings.database_url)
+    try:
+        since = (
+            dt.datetime.combine(args.since, dt.time(0, 0), tzinfo=settings.timezone)
+            if args.since
+            else None
+        )
+        groups = GapStore(database.engine).groups(since=since)
+    finally:
+        database.dispose()
+    if args.format == "json":
+        out.write(
+            json.dumps(
+                [
+                    {
+                        "example": g.example,
+                        "count": g.count,
+                        "last_seen": g.last_seen.isoformat(),
+                        "wordings": list(g.wordings),
+                        "outcomes": list(g.outcomes),
+                    }
+                    for g in groups
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
+        return EXIT_OK
+    days = (dt.date.today() - args.since).days if args.since else 0
+    reply = GapsReply(tuple(groups), days)
+    text = Renderer(settings.templates_dir).render(reply.template, TEXT, **reply.context())
+    if not args.since:
+        text = text.replace(" in the last 0 days", "")
+    out.write(text)
     return EXIT_OK
 
 

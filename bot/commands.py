@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
-from bot.resolve import MAX_QUERY_CHARS, Resolution
+from bot.gaps import GapGroup, GapStore
+from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
 
 # Words that start a command rather than a topic query.
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
+ADMIN_WORDS = frozenset({"gaps", "reload"})
+GAPS_DAYS = 90
+MAX_GAP_GROUPS = 30
 
 _MENTION_RE = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@briefbot\b)[\s:,]*", re.IGNORECASE)
 _COMMAND_RE = re.compile(r"^\s*/brief\b\s*", re.IGNORECASE)
@@ -130,6 +134,98 @@ class ErrorReply(Reply):
 
 
 @dataclass(frozen=True)
+class NotAllowedReply(Reply):
+    """The bot does not answer in this channel: where it does."""
+
+    channels: tuple[str, ...]
+    dms: bool
+    template: ClassVar[str] = "not_allowed"
+    kind: ClassVar[str] = "not_allowed"
+
+
+@dataclass(frozen=True)
+class AboutReply(Reply):
+    """The fact base being served: version, load time, size and newest source."""
+
+    version: str
+    loaded_at: str
+    facts: int
+    topics: int
+    documents: int
+    newest_source: str
+    template: ClassVar[str] = "about"
+    kind: ClassVar[str] = "about"
+
+
+@dataclass(frozen=True)
+class GapsReply(Reply):
+    """Knowledge gaps grouped by similar wording, most frequent first."""
+
+    groups: tuple[GapGroup, ...]
+    days: int
+    template: ClassVar[str] = "gaps"
+    kind: ClassVar[str] = "gaps"
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: the version now served, and every problem if it was refused."""
+
+    ok: bool
+    version: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReloadReply(Reply):
+    """The outcome of `reload`."""
+
+    outcome: ReloadOutcome
+    template: ClassVar[str] = "reload"
+    kind: ClassVar[str] = "reload"
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Where the bot answers and who may run admin commands (from the settings)."""
+
+    allowed_channels: frozenset[str] = frozenset()
+    allow_dms: bool = True
+    admin_users: frozenset[str] = frozenset()
+
+    def is_admin(self, ctx: RequestContext) -> bool:
+        """Admins are the listed Slack users; the console and CLI are the operator's own."""
+        return ctx.surface != "slack" or (ctx.user_id or "") in self.admin_users
+
+    def may_answer(self, ctx: RequestContext) -> bool:
+        """Whether the bot answers in the channel the request came from."""
+        if ctx.surface != "slack":
+            return True
+        if is_direct_message(ctx):
+            return self.allow_dms
+        return not self.allowed_channels or (ctx.channel_id or "") in self.allowed_channels
+
+
+def is_direct_message(ctx: RequestContext) -> bool:
+    """A DM to the bot: Slack's `im` channel type, `directmessage` name, or a D… channel id."""
+    return ctx.channel_type in ("im", "directmessage") or (ctx.channel_id or "").startswith("D")
+
+
+def about(knowledge: Knowledge) -> AboutReply:
+    """The `about` reply for the fact base being served."""
+    fb = knowledge.factbase
+    newest = fb.newest_source_date()
+    return AboutReply(
+        version=fb.version,
+        loaded_at=fb.loaded_at.strftime("%Y-%m-%d %H:%M UTC"),
+        facts=len(fb.facts),
+        topics=len(fb.topics),
+        documents=len(fb.documents),
+        newest_source=newest.human() if newest else "undated",
+    )
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """Who asked and where, as far as the handler needs to know."""
 
@@ -150,7 +246,9 @@ class CommandHandler:
     upcoming: Callable[[Knowledge, dt.date, int, str | None], tuple[UpcomingItem, ...]] | None = (
         None
     )
-    extra_commands: dict[str, Callable[[str, RequestContext], Reply]] = field(default_factory=dict)
+    access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
+    gaps: GapStore | None = None
+    reload: Callable[[], ReloadOutcome] | None = None
 
     def handle(
         self,
@@ -176,6 +274,10 @@ class CommandHandler:
             full, query = True, rest.strip()
             first, _, rest = query.partition(" ")
             word = first.lower()
+        if not self.access.may_answer(ctx):
+            return NotAllowedReply(
+                tuple(sorted(self.access.allowed_channels)), self.access.allow_dms
+            )
         knowledge = self.knowledge.current
         if not query or word in HELP_WORDS:
             return self.help(ctx)
@@ -185,9 +287,23 @@ class CommandHandler:
             return self.search(rest, knowledge)
         if word == "upcoming" and self.upcoming is not None:
             return self._upcoming(rest, knowledge, today)
-        if word in self.extra_commands:
-            return self.extra_commands[word](rest, ctx)
+        if word == "about" and not rest.strip():
+            return about(knowledge)
+        if word in ADMIN_WORDS and not rest.strip():
+            if not self.access.is_admin(ctx):
+                return ErrorReply("Sorry, only Briefbot's admins can run that.")
+            return self._admin(word, ctx)
         return self.brief(query, ctx, full=full, today=today, knowledge=knowledge)
+
+    def _admin(self, word: str, ctx: RequestContext) -> Reply:
+        if word == "gaps":
+            if self.gaps is None:
+                return ErrorReply("Knowledge gaps are not recorded here.")
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+            return GapsReply(tuple(self.gaps.groups(since=since)[:MAX_GAP_GROUPS]), GAPS_DAYS)
+        if self.reload is None:
+            return ErrorReply("Reloading is not available here.")
+        return ReloadReply(self.reload())
 
     def brief(
         self,
@@ -202,6 +318,7 @@ class CommandHandler:
         """Resolve `query` and compose its brief, or say what was not found."""
         knowledge = knowledge or self.knowledge.current
         resolution = knowledge.resolver.resolve(query)
+        self._note_gap(resolution, ctx or RequestContext())
         if resolution.topic_id is None or resolution.method is None:
             return self.not_found(resolution, knowledge, ctx or RequestContext())
         return self.brief_for_topic(
@@ -244,6 +361,23 @@ class CommandHandler:
         )
         return BriefReply(brief)
 
+    def _note_gap(self, resolution: Resolution, ctx: RequestContext) -> None:
+        """Record a query answered badly (not found, or only by word search) as a gap."""
+        if self.gaps is None or resolution.empty:
+            return
+        if resolution.topic_id is None:
+            outcome = "not_found"
+        elif resolution.method is Method.SEARCH:
+            outcome = "weak"
+        else:
+            return
+        self.gaps.record_later(
+            resolution.query,
+            channel_type=ctx.channel_type or ctx.surface,
+            outcome=outcome,
+            best_score=resolution.score,
+        )
+
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
         """Usage and the topic list."""
         p = ctx.prefix
@@ -259,6 +393,12 @@ class CommandHandler:
             commands.append(
                 CommandHelp(f"{p} upcoming [DAYS]", "anniversaries and deadlines ahead")
             )
+        commands.append(CommandHelp(f"{p} about", "the fact base's version, size and age"))
+        if self.access.is_admin(ctx):
+            if self.gaps is not None:
+                commands.append(CommandHelp(f"{p} gaps", "what people asked that found little"))
+            if self.reload is not None:
+                commands.append(CommandHelp(f"{p} reload", "re-read the fact base now"))
         commands.append(CommandHelp(f"{p} help", "this message"))
         return HelpReply(tuple(commands), topic_rows(self.knowledge.current), prefix=p, note=note)
 

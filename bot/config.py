@@ -20,6 +20,31 @@ DEFAULT_TIMEZONE = "Pacific/Auckland"
 VISIBILITIES = ("ephemeral", "in_channel")
 
 
+ENVIRONMENT_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "BRIEFBOT_SEEDS_DIR",
+    "BRIEFBOT_TEMPLATES_DIR",
+    "BRIEFBOT_DATABASE_URL",
+    "BRIEFBOT_TIMEZONE",
+    "BRIEFBOT_DEFAULT_VISIBILITY",
+    "BRIEFBOT_STALE_DAYS",
+    "BRIEFBOT_REMINDER_CHANNEL",
+    "BRIEFBOT_REMINDER_PACING_SECONDS",
+    "BRIEFBOT_REMINDER_CATCH_UP_HOURS",
+    "BRIEFBOT_REMINDERS",
+    "BRIEFBOT_ALLOWED_CHANNELS",
+    "BRIEFBOT_ALLOW_DMS",
+    "BRIEFBOT_ADMIN_USERS",
+    "BRIEFBOT_WATCH_SEEDS",
+    "BRIEFBOT_LOG_LEVEL",
+    "PORT",
+)
+"""Every variable `Settings.from_env` reads (tests check the README and deploy files against it)."""
+
+
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the variable and what is expected."""
 
@@ -77,6 +102,10 @@ class Settings:
     reminder_catch_up_hours: int = 48
     reminders_enabled: bool = True
     log_level: str = "INFO"
+    allowed_channels: frozenset[str] = frozenset()
+    allow_dms: bool = True
+    admin_users: frozenset[str] = frozenset()
+    watch_seeds: bool = True
 
     def __repr__(self) -> str:
         parts = []
@@ -116,6 +145,21 @@ class Settings:
                     name, f"expected a whole number from {low} to {high}, got {value!r}"
                 )
             return int(value)
+
+        def boolean(name: str, default: bool) -> bool:
+            value = (text(name) or "").lower()
+            if not value:
+                return default
+            if value not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigError(name, f"expected true or false, got {value!r}")
+            return value in ("true", "1", "yes")
+
+        def id_list(name: str, pattern: str, what: str) -> frozenset[str]:
+            items = [item.strip() for item in (text(name) or "").split(",") if item.strip()]
+            bad = [item for item in items if not re.fullmatch(pattern, item)]
+            if bad:
+                raise ConfigError(name, f"expected comma-separated Slack {what}, got {bad[0]!r}")
+            return frozenset(items)
 
         def directory(name: str, default: Path) -> Path:
             value = text(name)
@@ -164,6 +208,8 @@ class Settings:
         enabled = (text("BRIEFBOT_REMINDERS") or "on").lower()
         if enabled not in ("on", "off"):
             raise ConfigError("BRIEFBOT_REMINDERS", f"expected on or off, got {enabled!r}")
+        allowed = id_list("BRIEFBOT_ALLOWED_CHANNELS", r"[CG][A-Z0-9]{2,20}", "channel ids")
+        admins = id_list("BRIEFBOT_ADMIN_USERS", r"[UW][A-Z0-9]{2,20}", "user ids")
         channel = text("BRIEFBOT_REMINDER_CHANNEL")
         if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel):
             raise ConfigError(
@@ -187,6 +233,10 @@ class Settings:
             reminder_catch_up_hours=integer("BRIEFBOT_REMINDER_CATCH_UP_HOURS", 48, 0, 24 * 30),
             reminders_enabled=enabled == "on",
             log_level=log_level,
+            allowed_channels=allowed,
+            allow_dms=boolean("BRIEFBOT_ALLOW_DMS", True),
+            admin_users=admins,
+            watch_seeds=boolean("BRIEFBOT_WATCH_SEEDS", True),
         )
 
     def require_http(self) -> None:

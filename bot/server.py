@@ -1,131 +1,68 @@
 """`briefbot serve`: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode.
 
-Routes: `POST /slack/events` (slash commands, events, interactivity), `GET /healthz` (the process
-is up) and `GET /readyz` (fact base loaded, database reachable). A client's mistake gets a 4xx
-with a short JSON reason, never a 500: unsigned requests are refused with 401 before any parsing,
-and a body Bolt cannot parse gets 400.
+Routes: `POST /slack/events` (slash commands, events, interactivity; HTTP mode only),
+`GET /healthz` (the process is up), `GET /readyz` (fact base loaded, database reachable; "degraded"
+after a refused reload), `GET /metrics` (Prometheus) and `POST /admin/reload` (loopback only; what
+`briefbot reload` calls). In Socket Mode the same probes and metrics are served on the port.
+
+A client's mistake gets a 4xx with a short JSON reason, never a 500: unsigned requests are
+refused with 401 before any parsing, and a body Bolt cannot parse gets 400.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import ipaddress
 import logging
 import signal
+import threading
 import time
-from dataclasses import dataclass
-from typing import Any
 
+import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.commands import CommandHandler
 from bot.config import ConfigError, Settings
-from bot.db import Database
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines
-from bot.reminders.cli import load_schedule
-from bot.reminders.delivery import ReminderDelivery, make_client
-from bot.reminders.ledger import DeliveryLedger
-from bot.reminders.occurrences import ReminderSchedule
-from bot.reminders.scheduler import ReminderScheduler
-from bot.render import Renderer
+from bot.logs import configure_logging
+from bot.metrics import CONTENT_TYPE_LATEST
+from bot.runtime import Runtime, StartupError
 from bot.slack.app import build_app
-from bot.slack.messages import MessageBuilder
 from bot.slack.registry import EVENTS_PATH
-from bot.slack.services import SlackServices
 from bot.slack.signing import is_valid_signature
-from bot.state import KnowledgeHolder
 
 log = logging.getLogger("bot.server")
 
+RELOAD_PATH = "/admin/reload"
 MAX_BODY_BYTES = 1_000_000
 """Slack's payloads are far smaller; anything larger is refused with 413 unread."""
 
 
-@dataclass
-class Runtime:
-    """Everything `serve` builds once at start-up."""
-
-    settings: Settings
-    knowledge: KnowledgeHolder
-    db: Database
-    services: SlackServices
-    schedule: ReminderSchedule
-    scheduler: ReminderScheduler | None = None
-
-    def close(self) -> None:
-        """Stop the reminder scheduler and close the database's connections."""
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
-        self.db.dispose()
+def create_http_app(runtime: Runtime, *, slack: bool = True) -> Starlette:
+    """The ASGI application: Slack's route (unless `slack` is False) plus probes and metrics."""
+    routes = [
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readyz(runtime), methods=["GET"]),
+        Route("/metrics", _metrics(runtime), methods=["GET"]),
+        Route(RELOAD_PATH, _reload(runtime), methods=["POST"]),
+    ]
+    if slack:
+        routes.append(Route(EVENTS_PATH, _slack_events(runtime), methods=["POST"]))
+    return Starlette(routes=routes)
 
 
-class StartupError(Exception):
-    """The seeds or reminder rules do not verify: the lines say what and where."""
-
-    def __init__(self, title: str, lines: list[str]) -> None:
-        super().__init__(title)
-        self.lines = lines
-
-
-def build_runtime(settings: Settings) -> Runtime:
-    """Load the fact base and reminder rules, migrate the database, assemble the services."""
-    knowledge = KnowledgeHolder.load(settings.seeds_dir)
-    schedule, problems = load_schedule(settings, knowledge.current.factbase)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise StartupError(
-            "the reminder rules have errors (run `briefbot check`):", iter_problem_lines(errors)
-        )
-    db = Database(settings.database_url)
-    renderer = Renderer(settings.templates_dir)
-    handler = CommandHandler(knowledge, stale_days=settings.stale_days, upcoming=schedule.upcoming)
-    services = SlackServices(settings, handler, MessageBuilder(renderer), db)
-    runtime = Runtime(settings, knowledge, db, services, schedule)
-    runtime.scheduler = _reminder_scheduler(runtime, renderer)
-    return runtime
-
-
-def _reminder_scheduler(runtime: Runtime, renderer: Renderer) -> ReminderScheduler | None:
-    """The in-process reminder scheduler, or None (logged) when reminders cannot run."""
-    settings = runtime.settings
-    if not settings.reminders_enabled or not runtime.schedule.rules:
-        return None
-    unplaced = [r.id for r in runtime.schedule.rules if not r.channel]
-    if unplaced and not settings.reminder_channel:
-        log.warning(
-            "reminders are off: set BRIEFBOT_REMINDER_CHANNEL (rules without a channel: %s)",
-            ", ".join(unplaced[:5]),
-        )
-        return None
-    assert settings.slack_bot_token is not None
-    delivery = ReminderDelivery(
-        ledger=DeliveryLedger(runtime.db.engine),
-        schedule=runtime.schedule,
-        factbase=lambda: runtime.knowledge.current.factbase,
-        renderer=renderer,
-        client=make_client(settings.slack_bot_token.reveal(), settings.slack_api_url),
-        pacing_seconds=settings.reminder_pacing_seconds,
-        catch_up=dt.timedelta(hours=settings.reminder_catch_up_hours),
-    )
-    return ReminderScheduler(delivery.run_due, settings.timezone)
-
-
-def create_http_app(runtime: Runtime) -> Starlette:
-    """The ASGI application serving Slack's requests and the health probes."""
+def _slack_events(runtime: Runtime):  # type: ignore[no-untyped-def]
     settings = runtime.settings
     settings.require_http()
     assert settings.slack_signing_secret is not None
-    bolt = build_app(runtime.services)
-    slack_handler = AsyncSlackRequestHandler(bolt)
     secret = settings.slack_signing_secret.reveal()
+    handler = AsyncSlackRequestHandler(build_app(runtime.services))
 
     async def slack_events(request: Request) -> Response:
-        started = time.perf_counter()
         signature = request.headers.get("x-slack-signature")
         timestamp = request.headers.get("x-slack-request-timestamp")
         if not signature or not timestamp:
@@ -140,62 +77,62 @@ def create_http_app(runtime: Runtime) -> Starlette:
             return JSONResponse({"error": "invalid or expired signature"}, status_code=401)
         try:
             body.decode("utf-8")
-            response = await slack_handler.handle(request)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return await handler.handle(request)
+        except (ValueError, KeyError, TypeError):
             log.info("malformed Slack request refused", extra={"status": 400})
             return JSONResponse({"error": "malformed request body"}, status_code=400)
-        log.debug(
-            "slack request",
-            extra={
-                "status": response.status_code,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        return response
 
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    return slack_events
 
+
+async def _healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _readyz(runtime: Runtime):  # type: ignore[no-untyped-def]
     async def readyz(_request: Request) -> Response:
-        return readiness(runtime)
+        status, body = await asyncio.to_thread(runtime.readiness)
+        return JSONResponse(body, status_code=status)
 
-    return Starlette(
-        routes=[
-            Route(EVENTS_PATH, slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ]
-    )
+    return readyz
 
 
-def readiness(runtime: Runtime) -> JSONResponse:
-    """Ready when the fact base is loaded and the database answers."""
-    knowledge = runtime.knowledge.current
-    database_ok = runtime.db.ping()
-    body: dict[str, Any] = {
-        "status": "ready" if database_ok else "not_ready",
-        "factbase": {
-            "version": knowledge.factbase.version,
-            "facts": len(knowledge.factbase.facts),
-            "topics": len(knowledge.factbase.topics),
-        },
-        "database": "ok" if database_ok else "unreachable",
-    }
-    return JSONResponse(body, status_code=200 if database_ok else 503)
+def _metrics(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def metrics(_request: Request) -> Response:
+        return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def _reload(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def reload(request: Request) -> Response:
+        host = request.client.host if request.client else ""
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            return JSONResponse(
+                {"error": "reload is only accepted from this machine"}, status_code=403
+            )
+        outcome = await asyncio.to_thread(runtime.reload)
+        return JSONResponse(
+            {"ok": outcome.ok, "version": outcome.version, "problems": list(outcome.problems)},
+            status_code=200 if outcome.ok else 422,
+        )
+
+    return reload
 
 
 def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool) -> int:
     """Run the bot until interrupted; returns the process exit code."""
-
-    from bot.logs import configure_logging
-
     configure_logging(settings.log_level)
     try:
         if socket_mode:
             settings.require_socket_mode()
         else:
             settings.require_http()
-        runtime = build_runtime(settings)
+        runtime = Runtime.build(settings)
     except ConfigError as exc:
         print(f"briefbot: configuration error: {exc}")
         return 2
@@ -209,31 +146,26 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
         for line in exc.lines:
             print(f"  {line}")
         return 2
-    if runtime.scheduler is not None:
-        runtime.scheduler.start()
-    try:
-        if socket_mode:
-            return asyncio.run(_socket_mode(runtime))
-        return _serve_http(runtime, host, port)
-    finally:
-        runtime.close()
-
-
-def _serve_http(runtime: Runtime, host: str, port: int | None) -> int:
-    import uvicorn
-
-    settings = runtime.settings
-    app = create_http_app(runtime)
+    runtime.start_background()
+    signal.signal(
+        signal.SIGHUP,
+        lambda _signum, _frame: threading.Thread(
+            target=runtime.reload, name="sighup-reload", daemon=True
+        ).start(),
+    )
     bind_port = port or settings.port
     log.info(
-        "serving Slack over HTTP",
+        "serving",
         extra={
+            "mode": "socket" if socket_mode else "http",
             "host": host,
             "port": bind_port,
             "factbase": runtime.knowledge.current.factbase.version,
             "database": settings.database_url_masked,
+            "reminders": "on" if runtime.scheduler else "off",
         },
     )
+    app = create_http_app(runtime, slack=not socket_mode)
     config = uvicorn.Config(
         app,
         host=host,
@@ -243,24 +175,32 @@ def _serve_http(runtime: Runtime, host: str, port: int | None) -> int:
         lifespan="off",
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
-    return 0
+    server = uvicorn.Server(config)
+    try:
+        if socket_mode:
+            return asyncio.run(_socket_mode(runtime, server))
+        server.run()
+        return 0
+    finally:
+        runtime.close()
 
 
-async def _socket_mode(runtime: Runtime) -> int:
+async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> int:
+    """Socket Mode for Slack, with the probes and metrics served over HTTP beside it."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     settings = runtime.settings
     assert settings.slack_app_token is not None
     bolt = build_app(runtime.services, verify_requests=False)
     handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.reveal())
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    log.info("connecting by Socket Mode")
+    probes = asyncio.ensure_future(server.serve())  # handles SIGINT/SIGTERM itself
+    started = time.perf_counter()
     await handler.connect_async()  # type: ignore[no-untyped-call]
-    await stopping.wait()
+    log.info(
+        "connected by Socket Mode",
+        extra={"latency_ms": round((time.perf_counter() - started) * 1000, 2)},
+    )
+    await probes
     log.info("disconnecting from Socket Mode")
     await handler.close_async()  # type: ignore[no-untyped-call]
     return 0

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.factbase import FactBase, LoadReport, load_factbase
+from bot.factbase import FactBase, load_factbase
 from bot.resolve import TopicResolver
 from bot.search import FactSearch
 
@@ -26,34 +26,24 @@ class Knowledge:
 
 
 class KnowledgeHolder:
-    """Holds the current `Knowledge`; readers take a snapshot, a reload swaps it atomically."""
+    """Holds the current `Knowledge`; readers take a snapshot, a reload swaps it whole."""
 
     def __init__(self, knowledge: Knowledge, seeds_dir: Path | None = None) -> None:
         self._knowledge = knowledge
         self._lock = threading.Lock()
         self.seeds_dir = seeds_dir
-        self.last_report: LoadReport | None = None
 
     @property
     def current(self) -> Knowledge:
         """The fact base now being served."""
         return self._knowledge
 
-    def reload(self) -> LoadReport:
-        """Load `seeds_dir` again; swap it in only if it verifies, else keep the last good one."""
-        if self.seeds_dir is None:
-            raise RuntimeError("no seeds directory to reload from")
+    def replace(self, knowledge: Knowledge) -> None:
+        """Serve `knowledge` from now on (readers holding the old snapshot finish with it)."""
         with self._lock:
-            report = load_factbase(self.seeds_dir)
-            self.last_report = report
-            if report.factbase is not None:
-                self._knowledge = Knowledge.build(report.factbase)
-            return report
+            self._knowledge = knowledge
 
     @classmethod
     def load(cls, seeds_dir: Path) -> KnowledgeHolder:
         """Load the seeds, raising `FactBaseError` listing every problem when they do not verify."""
-        report = load_factbase(seeds_dir)
-        holder = cls(Knowledge.build(report.require()), seeds_dir)
-        holder.last_report = report
-        return holder
+        return cls(Knowledge.build(load_factbase(seeds_dir).require()), seeds_dir)

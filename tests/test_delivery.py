@@ -11,12 +11,19 @@ import pytest
 
 from bot.db import Database
 from bot.factbase import FactBase, load_factbase
-from bot.render import Renderer
 from bot.reminders.delivery import LATE_AFTER, ReminderDelivery, make_client
-from bot.reminders.ledger import CLAIM_TIMEOUT, FAILED, MAX_ATTEMPTS, MISSED, POSTED, RETRY
-from bot.reminders.ledger import DeliveryLedger
+from bot.reminders.ledger import (
+    CLAIM_TIMEOUT,
+    FAILED,
+    MAX_ATTEMPTS,
+    MISSED,
+    POSTED,
+    RETRY,
+    DeliveryLedger,
+)
 from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.rules import load_reminder_rules
+from bot.render import Renderer
 from tests.conftest import TEMPLATES
 from tests.fakeslack import FakeSlack
 from tests.seedkit import make_seeds
@@ -216,4 +223,16 @@ def test_a_dead_claim_is_resolved_by_looking_in_the_channel(
 
 def test_late_threshold_is_respected(rig: Rig, fake_slack: FakeSlack) -> None:
     assert rig.delivery.run_due(DUE + LATE_AFTER).late == 0
+    assert len(fake_slack.posts()) == 3
+
+
+def test_an_overdue_reminder_already_in_the_channel_is_recorded_not_reposted(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert len(fake_slack.posts()) == 3
+    # The database is restored from a backup taken before those posts: the ledger forgets them.
+    with rig.database.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM reminder_deliveries")
+    result = rig.delivery.run_due(DUE + dt.timedelta(hours=2))
+    assert result.recovered == 3 and result.posted == 0
     assert len(fake_slack.posts()) == 3

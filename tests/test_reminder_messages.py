@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from bot.reminders.occurrences import Occurrence, ReminderSchedule
 from bot.reminders.rules import ReminderRule, RuleKind, load_reminder_rules
 from bot.render import TEXT, Renderer
 from bot.slack.limits import check_message
+from tests.conftest import TEMPLATES
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,7 +206,7 @@ def test_text_templates_render_for_the_console(
     assert "Sat 11 Jul 2026  3rd anniversary of the NATO Vilnius Summit  (/brief nato)" in out
 
 
-def test_message_that_still_breaks_a_limit_falls_back_to_its_headline(
+def test_ampersands_are_clipped_as_sent_and_stay_within_limits(
         renderer: Renderer, tmp_path: Path) -> None:
     facts = fact_yaml("f1", statement=json.dumps("&" * 2000), date="2021-03-03")
     factbase = load_factbase(make_seeds(tmp_path, facts=facts)).require()
@@ -213,6 +215,25 @@ def test_message_that_still_breaks_a_limit_falls_back_to_its_headline(
     (occ,) = ReminderSchedule(rules, NZ, CHANNEL).between_days(factbase, dt.date(2025, 3, 1), 7)
     payload = reminder_payload(renderer, occ, factbase, late=False)
     assert check_message(payload) == []
-    assert payload["text"] == "4th anniversary of the ampersands"
-    assert len(payload["blocks"]) == 1
+    assert "&amp;" in payload["blocks"][1]["text"]["text"]
     assert payload["metadata"]["event_payload"]["key"] == "amp:2025-03-03:0"
+
+
+def test_a_custom_template_that_breaks_a_limit_falls_back_to_the_headline(
+        tmp_path: Path) -> None:
+    """Operators may override templates; one that forgets to clip must not break delivery."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    path = templates / "reminder.blocks.json.j2"
+    path.write_text(path.read_text().replace("reminder.statement | clip(1200)",
+                                             "reminder.statement"))
+    facts = fact_yaml("f1", statement=json.dumps("x" * 4000), date="2021-03-03")
+    factbase = load_factbase(make_seeds(tmp_path, facts=facts)).require()
+    rules = [ReminderRule(id="long", kind=RuleKind.ANNIVERSARY, title="the long one",
+                          fact_id="f1")]
+    (occ,) = ReminderSchedule(rules, NZ, CHANNEL).between_days(factbase, dt.date(2025, 3, 1), 7)
+    payload = reminder_payload(Renderer(templates), occ, factbase, late=False)
+    assert check_message(payload) == []
+    assert payload["text"] == "4th anniversary of the long one"
+    assert len(payload["blocks"]) == 1
+    assert payload["metadata"]["event_payload"]["key"] == "long:2025-03-03:0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -33,3 +33,15 @@ reminder_deliveries = Table(
     Column("error", Text, nullable=True),
 )
 """The reminder delivery ledger: one row per occurrence key, claimed before anything is posted."""
+
+knowledge_gaps = Table(
+    "knowledge_gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("query", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("channel_type", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("best_score", Float, nullable=False),
+)
+"""Queries the bot could not answer well (not found, or found only by word search); no user ids."""

@@ -116,6 +116,7 @@ class ReminderDelivery:
         look_back: dt.timedelta = LOOK_BACK,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.schedule = schedule
@@ -128,6 +129,7 @@ class ReminderDelivery:
         self._sleep = sleep
         self._monotonic = monotonic
         self._last_post: dict[str, float] = {}
+        self._on_outcome = on_outcome or (lambda _outcome: None)
 
     def run_due(self, now: dt.datetime) -> PassResult:
         """Post everything due at `now` that is not yet settled; record the rest."""
@@ -150,6 +152,7 @@ class ReminderDelivery:
                     key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
                 ):
                     result.missed += 1
+                    self._on_outcome(MISSED)
                     log.warning("reminder missed", extra={"key": occ.key, "outcome": MISSED})
             else:
                 fresh.append((occ, channel))
@@ -160,7 +163,9 @@ class ReminderDelivery:
             )
             for occ, channel in batch:
                 if occ.key in won:
-                    self._deliver(occ, channel, factbase, now, result, check_history=False)
+                    # Overdue: another process (or the ledger before a restore) may have posted it.
+                    overdue = now - occ.utc > LATE_AFTER
+                    self._deliver(occ, channel, factbase, now, result, check_history=overdue)
         for owed in self.ledger.owed(now):
             claimed = self.ledger.take_over(owed.key, now=now)
             if claimed is None:
@@ -208,6 +213,7 @@ class ReminderDelivery:
             if found is not None:
                 self.ledger.record_posted(occ.key, ts=found, now=now, late=late)
                 result.recovered += 1
+                self._on_outcome("recovered")
                 log.info("reminder found already posted", extra={"key": occ.key, "ts": found})
                 return
         try:
@@ -233,6 +239,7 @@ class ReminderDelivery:
         self.ledger.record_posted(occ.key, ts=ts, now=now, late=late)
         result.posted += 1
         result.late += late
+        self._on_outcome("late" if late else "posted")
         result.keys_posted.append(occ.key)
         log.info(
             "reminder posted",
@@ -248,6 +255,7 @@ class ReminderDelivery:
 
     def _failed(self, occ: Occurrence, error: str, now: dt.datetime, result: PassResult) -> None:
         status = self.ledger.record_failure(occ.key, error=error, now=now)
+        self._on_outcome("failed" if status == FAILED else "retry")
         if status == FAILED:
             result.failed += 1
             log.error(

@@ -23,8 +23,9 @@ EVENT_MINUTES = 15
 """Each event is shown as a short slot starting at the posting time."""
 
 
-def build_calendar(occurrences: Sequence[Occurrence], factbase: FactBase | None = None, *,
-                   stamp: dt.datetime) -> Calendar:
+def build_calendar(
+    occurrences: Sequence[Occurrence], factbase: FactBase | None = None, *, stamp: dt.datetime
+) -> Calendar:
     """A calendar of `occurrences`; `stamp` (aware) is each event's DTSTAMP."""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -48,8 +49,13 @@ def build_calendar(occurrences: Sequence[Occurrence], factbase: FactBase | None 
     return cal
 
 
-def export_ics(occurrences: Sequence[Occurrence], path: Path | str, *,
-               factbase: FactBase | None = None, stamp: dt.datetime | None = None) -> int:
+def export_ics(
+    occurrences: Sequence[Occurrence],
+    path: Path | str,
+    *,
+    factbase: FactBase | None = None,
+    stamp: dt.datetime | None = None,
+) -> int:
     """Write `occurrences` to `path` as iCalendar; returns the number of events written.
 
     Without `factbase` the description holds only the label; `stamp` defaults to now.

@@ -90,8 +90,9 @@ def reminder_view(occurrence: Occurrence, factbase: FactBase, *, late: bool) -> 
     citation = None
     if fact is not None:
         doc = factbase.documents[fact.source]
-        citation = CitationView(doc.title, doc.publisher, doc.date_label, doc.url, doc.kind.value,
-                                fact.quote)
+        citation = CitationView(
+            doc.title, doc.publisher, doc.date_label, doc.url, doc.kind.value, fact.quote
+        )
     return ReminderView(
         key=occurrence.key,
         kind=occurrence.kind,
@@ -105,11 +106,13 @@ def reminder_view(occurrence: Occurrence, factbase: FactBase, *, late: bool) -> 
     )
 
 
-def digest_view(occurrence: Occurrence, entries: list[DigestEntry], *, horizon_days: int,
-                late: bool) -> DigestView:
+def digest_view(
+    occurrence: Occurrence, entries: list[DigestEntry], *, horizon_days: int, late: bool
+) -> DigestView:
     """The view of a digest occurrence listing `entries` (at most 40; the rest are counted)."""
-    items = tuple(DigestItemView(e.when, e.label, _command(e.topic_id))
-                  for e in entries[:MAX_DIGEST_ITEMS])
+    items = tuple(
+        DigestItemView(e.when, e.label, _command(e.topic_id)) for e in entries[:MAX_DIGEST_ITEMS]
+    )
     return DigestView(
         key=occurrence.key,
         headline=occurrence.label,
@@ -121,8 +124,9 @@ def digest_view(occurrence: Occurrence, entries: list[DigestEntry], *, horizon_d
     )
 
 
-def reminder_payload(renderer: Renderer, occurrence: Occurrence, factbase: FactBase, *,
-                     late: bool) -> dict[str, Any]:
+def reminder_payload(
+    renderer: Renderer, occurrence: Occurrence, factbase: FactBase, *, late: bool
+) -> dict[str, Any]:
     """The chat.postMessage payload (without `channel`) for an anniversary or deadline.
 
     `{"text", "blocks", "metadata"}`, within Slack's limits; `late` adds "(late: was due ...)".
@@ -134,8 +138,14 @@ def reminder_payload(renderer: Renderer, occurrence: Occurrence, factbase: FactB
     return _payload(renderer, "reminder", occurrence, reminder=view)
 
 
-def digest_payload(renderer: Renderer, occurrence: Occurrence, schedule: ReminderSchedule,
-                   factbase: FactBase, *, late: bool) -> dict[str, Any]:
+def digest_payload(
+    renderer: Renderer,
+    occurrence: Occurrence,
+    schedule: ReminderSchedule,
+    factbase: FactBase,
+    *,
+    late: bool,
+) -> dict[str, Any]:
     """The chat.postMessage payload (without `channel`) for a look-ahead digest."""
     rule = schedule.rule(occurrence.rule_id)
     if rule is None or occurrence.kind != DIGEST:
@@ -145,8 +155,14 @@ def digest_payload(renderer: Renderer, occurrence: Occurrence, schedule: Reminde
     return _payload(renderer, "digest", occurrence, digest=view)
 
 
-def occurrence_payload(renderer: Renderer, occurrence: Occurrence, schedule: ReminderSchedule,
-                       factbase: FactBase, *, late: bool) -> dict[str, Any]:
+def occurrence_payload(
+    renderer: Renderer,
+    occurrence: Occurrence,
+    schedule: ReminderSchedule,
+    factbase: FactBase,
+    *,
+    late: bool,
+) -> dict[str, Any]:
     """The payload for any occurrence: a digest or a reminder."""
     if occurrence.kind == DIGEST:
         return digest_payload(renderer, occurrence, schedule, factbase, late=late)
@@ -157,8 +173,9 @@ def _command(topic_id: str | None) -> str | None:
     return f"/brief {topic_id}" if topic_id else None
 
 
-def _payload(renderer: Renderer, template: str, occurrence: Occurrence,
-             **context: Any) -> dict[str, Any]:
+def _payload(
+    renderer: Renderer, template: str, occurrence: Occurrence, **context: Any
+) -> dict[str, Any]:
     text = renderer.render_as_mrkdwn(template, **context)
     payload: dict[str, Any] = {
         "text": _clip(text, FALLBACK_TEXT_CHARS),
@@ -170,8 +187,9 @@ def _payload(renderer: Renderer, template: str, occurrence: Occurrence,
     # Only an absurdly long fact or title gets here: send the headline alone.
     short = _clip(text.split("\n", 1)[0], FALLBACK_TEXT_CHARS)
     payload["text"] = short
-    payload["blocks"] = [{"type": "section", "text": {"type": "mrkdwn", "text": short,
-                                                      "verbatim": True}}]
+    payload["blocks"] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": short, "verbatim": True}}
+    ]
     ensure_within_limits(payload)
     return payload
 

@@ -139,8 +139,10 @@ def compute_occurrences(
         zone = rule.timezone or default_timezone
         span = spans.get(zone)
         if span is None:
-            span = spans[zone] = (start.astimezone(zone).date() - _ONE_DAY,
-                                  end.astimezone(zone).date() + _ONE_DAY)
+            span = spans[zone] = (
+                start.astimezone(zone).date() - _ONE_DAY,
+                end.astimezone(zone).date() + _ONE_DAY,
+            )
         first, last = span
         fact = factbase.facts.get(rule.fact_id) if rule.fact_id else None
         if rule.fact_id and fact is None:
@@ -154,19 +156,21 @@ def compute_occurrences(
                 local = local_datetime(post, rule.time, zone)
                 if not start <= local < end:
                     continue
-                found.append(Occurrence(
-                    key=f"{rule.id}:{event.for_date.isoformat()}:{lead}",
-                    rule_id=rule.id,
-                    kind=event.kind,
-                    fact_id=rule.fact_id,
-                    local=local,
-                    for_date=event.for_date,
-                    lead_days=lead,
-                    channel=channel,
-                    topic_id=topic_id,
-                    ordinal=event.ordinal,
-                    label=_label(rule, fact, event, post),
-                ))
+                found.append(
+                    Occurrence(
+                        key=f"{rule.id}:{event.for_date.isoformat()}:{lead}",
+                        rule_id=rule.id,
+                        kind=event.kind,
+                        fact_id=rule.fact_id,
+                        local=local,
+                        for_date=event.for_date,
+                        lead_days=lead,
+                        channel=channel,
+                        topic_id=topic_id,
+                        ordinal=event.ordinal,
+                        label=_label(rule, fact, event, post),
+                    )
+                )
     found.sort(key=lambda o: (o.utc, o.key))
     return found
 
@@ -195,21 +199,27 @@ def digest_entries(
         if other.fact_id and fact is None:
             continue
         topic_id = other.topic_id or (fact.topics[0] if fact else None)
-        if rule.topic_id and rule.topic_id != topic_id and not (
-                fact and rule.topic_id in fact.topics):
+        if (
+            rule.topic_id
+            and rule.topic_id != topic_id
+            and not (fact and rule.topic_id in fact.topics)
+        ):
             continue
         for event in _events(other, fact, first, last):
             if first <= event.day < last:
-                entries.append(DigestEntry(
-                    day=event.day,
-                    when=_month_label(event.for_date) if event.kind == ANNIVERSARY_MONTH
-                    else _day_label(event.day),
-                    label=_event_label(other, fact, event),
-                    rule_id=other.id,
-                    kind=event.kind,
-                    fact_id=other.fact_id,
-                    topic_id=topic_id,
-                ))
+                entries.append(
+                    DigestEntry(
+                        day=event.day,
+                        when=_month_label(event.for_date)
+                        if event.kind == ANNIVERSARY_MONTH
+                        else _day_label(event.day),
+                        label=_event_label(other, fact, event),
+                        rule_id=other.id,
+                        kind=event.kind,
+                        fact_id=other.fact_id,
+                        topic_id=topic_id,
+                    )
+                )
     entries.sort(key=lambda e: (e.day, e.rule_id))
     return entries
 
@@ -221,18 +231,28 @@ class ReminderSchedule:
     when the fact base is reloaded.
     """
 
-    def __init__(self, rules: Sequence[ReminderRule], default_timezone: ZoneInfo,
-                 default_channel: str | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[ReminderRule],
+        default_timezone: ZoneInfo,
+        default_channel: str | None = None,
+    ) -> None:
         self.rules: tuple[ReminderRule, ...] = tuple(rules)
         self.default_timezone = default_timezone
         self.default_channel = default_channel
 
-    def occurrences(self, factbase: FactBase, start: dt.datetime, end: dt.datetime
-                    ) -> list[Occurrence]:
+    def occurrences(
+        self, factbase: FactBase, start: dt.datetime, end: dt.datetime
+    ) -> list[Occurrence]:
         """Every occurrence posted in `[start, end)`."""
-        return compute_occurrences(self.rules, factbase, start, end,
-                                   default_timezone=self.default_timezone,
-                                   default_channel=self.default_channel)
+        return compute_occurrences(
+            self.rules,
+            factbase,
+            start,
+            end,
+            default_timezone=self.default_timezone,
+            default_channel=self.default_channel,
+        )
 
     def between_days(self, factbase: FactBase, first: dt.date, days: int) -> list[Occurrence]:
         """Occurrences from the start of local day `first` for `days` days (default zone)."""
@@ -240,8 +260,9 @@ class ReminderSchedule:
         end = local_datetime(first + dt.timedelta(days=days), dt.time(0, 0), self.default_timezone)
         return self.occurrences(factbase, start, end)
 
-    def upcoming(self, knowledge: Knowledge, today: dt.date, days: int, topic_id: str | None
-                 ) -> tuple[UpcomingItem, ...]:
+    def upcoming(
+        self, knowledge: Knowledge, today: dt.date, days: int, topic_id: str | None
+    ) -> tuple[UpcomingItem, ...]:
         """Anniversaries and deadline reminders from `today` for `days` days (digests left out),
         only those about `topic_id` when given."""
         factbase = knowledge.factbase
@@ -300,8 +321,7 @@ def _anniversary(month: int, day: int, year: int) -> dt.date:
     return dt.date(year, month, day)
 
 
-def _events(rule: ReminderRule, fact: Fact | None, first: dt.date, last: dt.date
-            ) -> list[_Event]:
+def _events(rule: ReminderRule, fact: Fact | None, first: dt.date, last: dt.date) -> list[_Event]:
     """The rule's events that can be posted, or fall, between `first` and `last`.
 
     The bounds are widened by the most a weekend policy moves a posting, so callers filter the
@@ -333,9 +353,14 @@ def _events(rule: ReminderRule, fact: Fact | None, first: dt.date, last: dt.date
     events = []
     for year in range(max(low_year, anchor.year + 1), last.year + 1):
         if anchor.day is None:
-            events.append(_Event(dt.date(year, anchor.month, 1),
-                                 _first_working_day(year, anchor.month),
-                                 ANNIVERSARY_MONTH, year - anchor.year))
+            events.append(
+                _Event(
+                    dt.date(year, anchor.month, 1),
+                    _first_working_day(year, anchor.month),
+                    ANNIVERSARY_MONTH,
+                    year - anchor.year,
+                )
+            )
         else:
             date = _anniversary(anchor.month, anchor.day, year)
             events.append(_Event(date, date, ANNIVERSARY, year - anchor.year))
@@ -366,17 +391,30 @@ def ordinal(n: int) -> str:
 
 # English names whatever the process's locale (`calendar.day_abbr` follows the locale).
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
+_MONTH_NAMES = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _day_label(day: dt.date) -> str:
-    """"Thu 4 Sep 2025"."""
+    """ "Thu 4 Sep 2025"."""
     return f"{_DAY_NAMES[day.weekday()][:3]} {day.day} {_MONTH_NAMES[day.month][:3]} {day.year}"
 
 
 def _month_label(day: dt.date) -> str:
-    """"September 2025"."""
+    """ "September 2025"."""
     return f"{_MONTH_NAMES[day.month]} {day.year}"
 
 

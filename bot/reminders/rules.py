@@ -149,9 +149,13 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
         rule_id = item.get("id")
         if isinstance(rule_id, str) and SLUG_RE.match(rule_id):
             if rule_id in first_line:
-                problems.append(Problem(shown, item.line_of("id"),
-                                        f"duplicate rule id {rule_id!r} "
-                                        f"(first at line {first_line[rule_id]})"))
+                problems.append(
+                    Problem(
+                        shown,
+                        item.line_of("id"),
+                        f"duplicate rule id {rule_id!r} (first at line {first_line[rule_id]})",
+                    )
+                )
                 continue
             first_line[rule_id] = item.line_of("id")
         if rule is not None:
@@ -194,8 +198,9 @@ class _RuleParser:
         date_ok = self._check_date(kind, fact, due)
         lead_days = self._lead_days() if kind is RuleKind.DEADLINE else DEFAULT_LEAD_DAYS
         weekday = self._weekday() if kind is RuleKind.DIGEST else DEFAULT_DIGEST_WEEKDAY
-        horizon_days = (self._int("horizon_days", 1, MAX_HORIZON_DAYS)
-                        if kind is RuleKind.DIGEST else None)
+        horizon_days = (
+            self._int("horizon_days", 1, MAX_HORIZON_DAYS) if kind is RuleKind.DIGEST else None
+        )
         time = self._time()
         timezone = self._timezone()
         weekend = self._weekend(kind)
@@ -232,8 +237,9 @@ class _RuleParser:
         try:
             return RuleKind(value)
         except ValueError:
-            self.error("kind", f"kind {value!r} must be one of "
-                               f"{', '.join(k.value for k in RuleKind)}")
+            self.error(
+                "kind", f"kind {value!r} must be one of {', '.join(k.value for k in RuleKind)}"
+            )
             return None
 
     def _check_fields(self, kind: RuleKind | None) -> None:
@@ -241,8 +247,11 @@ class _RuleParser:
         for key in sorted(set(self.item) - allowed):
             if key in ALL_FIELDS and kind is not None:
                 owners = [k.value for k in RuleKind if key in KIND_FIELDS[k]]
-                self.error(key, f"field {key!r} does not apply to {kind.value} rules "
-                                f"(only {', '.join(owners)})")
+                self.error(
+                    key,
+                    f"field {key!r} does not apply to {kind.value} rules "
+                    f"(only {', '.join(owners)})",
+                )
             else:
                 self.error(key, f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})")
         if kind is RuleKind.ANNIVERSARY and "fact" not in self.item:
@@ -253,8 +262,11 @@ class _RuleParser:
         if value is None:
             if kind is RuleKind.DIGEST:
                 return DEFAULT_DIGEST_TITLE
-            self.error(None, "missing field 'title' (what the reminder names, e.g. "
-                             "'the ROK–NZ Joint Statement')")
+            self.error(
+                None,
+                "missing field 'title' (what the reminder names, e.g. "
+                "'the ROK–NZ Joint Statement')",
+            )
             return None
         if not isinstance(value, str) or not value.strip():
             self.error("title", "title must be non-empty text")
@@ -302,8 +314,11 @@ class _RuleParser:
                 self.error("fact", f"fact {fact.id!r} has no date, so it has no anniversary")
                 return False
             if fact.date.start.precision is Precision.YEAR:
-                self.error("fact", f"fact {fact.id!r} is dated {fact.date.human()}: a fact known "
-                                   "only to the year is not an anniversary")
+                self.error(
+                    "fact",
+                    f"fact {fact.id!r} is dated {fact.date.human()}: a fact known "
+                    "only to the year is not an anniversary",
+                )
                 return False
         if kind is RuleKind.DEADLINE and fact is not None and due is None and fact.date is None:
             self.error("fact", f"fact {fact.id!r} has no date: give the deadline a due date")
@@ -317,16 +332,20 @@ class _RuleParser:
         if isinstance(value, int) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list) or not value:
-            self.error("lead_days", "lead_days must be a list of whole numbers of days, e.g. "
-                                    "[30, 7, 1, 0]")
+            self.error(
+                "lead_days", "lead_days must be a list of whole numbers of days, e.g. [30, 7, 1, 0]"
+            )
             return DEFAULT_LEAD_DAYS
         leads: list[int] = []
         for lead in value:
             if isinstance(lead, bool) or not isinstance(lead, int):
                 self.error("lead_days", f"lead time {lead!r} is not a whole number of days")
             elif lead < 0:
-                self.error("lead_days", f"lead time {lead} is below zero: give days before the "
-                                        "due date (0 is the day itself)")
+                self.error(
+                    "lead_days",
+                    f"lead time {lead} is below zero: give days before the "
+                    "due date (0 is the day itself)",
+                )
             elif lead > MAX_LEAD_DAYS:
                 self.error("lead_days", f"lead time {lead} is more than {MAX_LEAD_DAYS} days")
             elif lead in leads:
@@ -361,12 +380,15 @@ class _RuleParser:
         value = self.item.get("time")
         if isinstance(value, int) and not isinstance(value, bool):
             # YAML 1.1 reads an unquoted 10:30 as the base-60 number 630.
-            self.error("time", f'time must be quoted, e.g. time: "{value // 60}:{value % 60:02d}" '
-                               "(unquoted, YAML reads it as a number)")
+            self.error(
+                "time",
+                f'time must be quoted, e.g. time: "{value // 60}:{value % 60:02d}" '
+                "(unquoted, YAML reads it as a number)",
+            )
             return DEFAULT_TIME
         match = TIME_RE.match(value.strip()) if isinstance(value, str) else None
         if match is None:
-            self.error("time", f"time {value!r} must be HH:MM, e.g. \"09:00\"")
+            self.error("time", f'time {value!r} must be HH:MM, e.g. "09:00"')
             return DEFAULT_TIME
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour > 23 or minute > 59:
@@ -383,8 +405,10 @@ class _RuleParser:
                 raise ValueError
             return ZoneInfo(value.strip())
         except (ZoneInfoNotFoundError, ValueError):
-            self.error("timezone", f"unknown time zone {value!r}: give an IANA name such as "
-                                   "Pacific/Auckland")
+            self.error(
+                "timezone",
+                f"unknown time zone {value!r}: give an IANA name such as Pacific/Auckland",
+            )
             return None
 
     def _weekend(self, kind: RuleKind) -> WeekendPolicy:
@@ -394,8 +418,10 @@ class _RuleParser:
         try:
             return WeekendPolicy(value)
         except ValueError:
-            self.error("weekend", f"weekend {value!r} must be one of "
-                                  f"{', '.join(p.value for p in WeekendPolicy)}")
+            self.error(
+                "weekend",
+                f"weekend {value!r} must be one of {', '.join(p.value for p in WeekendPolicy)}",
+            )
             return DEFAULT_WEEKEND[kind]
 
     def _channel(self) -> str | None:
@@ -415,14 +441,20 @@ class _RuleParser:
             self.error("topic", f"unknown topic {value!r}")
             return None
         if fact is not None and value not in fact.topics:
-            self.problems.append(Problem(
-                self.path, self.item.line_of("topic"),
-                f"{self.label}: topic {value!r} is not one of fact {fact.id!r}'s topics "
-                f"({', '.join(fact.topics)})", "warning"))
+            self.problems.append(
+                Problem(
+                    self.path,
+                    self.item.line_of("topic"),
+                    f"{self.label}: topic {value!r} is not one of fact {fact.id!r}'s topics "
+                    f"({', '.join(fact.topics)})",
+                    "warning",
+                )
+            )
         return value
 
 
 # --- YAML details ---------------------------------------------------------------------------
+
 
 def _sequence_item_lines(text: str) -> list[int]:
     """The 1-based line of each item of a top-level YAML list (for items that are not mappings)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import BriefReply, CommandHandler, HelpReply, Reply, TopicsReply
+from bot.commands import (
+    BriefReply,
+    CommandHandler,
+    HelpReply,
+    NotFoundReply,
+    Reply,
+    TopicsReply,
+)
 from bot.config import Settings
 from bot.db import Database
+from bot.metrics import Metrics
 from bot.slack.limits import ensure_within_limits
 from bot.slack.messages import MessageBuilder, recompose_with
 
@@ -69,6 +78,7 @@ class SlackServices:
     handler: CommandHandler
     builder: MessageBuilder
     db: Database
+    metrics: Metrics = field(default_factory=Metrics)
     _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
 
     def payload(
@@ -113,7 +123,9 @@ class SlackServices:
                 interactive,
                 shared_by,
             )
-        if isinstance(reply, (HelpReply, TopicsReply)):
+        if isinstance(reply, HelpReply):  # admins see more commands than others
+            return (reply.kind, version, reply.prefix, interactive, reply.commands)
+        if isinstance(reply, TopicsReply):
             return (reply.kind, version, reply.prefix, interactive)
         return None
 
@@ -126,20 +138,52 @@ class SlackServices:
             await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **payload)
             return True
         except SlackApiError as exc:
-            log.error(
-                "slack call failed",
-                extra={
-                    "method": "chat.postMessage",
-                    "slack_error": exc.response.get("error"),
-                    "status": exc.response.status_code,
-                },
+            self.slack_failed(
+                "chat.postMessage", str(exc.response.get("error")), status=exc.response.status_code
             )
         except (TimeoutError, OSError) as exc:
-            log.error(
-                "slack call failed",
-                extra={"method": "chat.postMessage", "slack_error": type(exc).__name__},
-            )
+            self.slack_failed("chat.postMessage", type(exc).__name__)
         return False
+
+    def slack_failed(self, method: str, error: str, *, status: int | None = None) -> None:
+        """Log and count a Slack call that failed after its retries."""
+        self.metrics.slack_errors.labels(method, error[:60]).inc()
+        log.error(
+            "slack call failed", extra={"method": method, "slack_error": error, "status": status}
+        )
+
+    def observe(
+        self,
+        command: str,
+        reply: Reply,
+        *,
+        started: float,
+        user: str | None,
+        query: str,
+        surface: str = "slack",
+    ) -> None:
+        """One log line and the metrics for an answered request (the query, never a body)."""
+        seconds = time.perf_counter() - started
+        brief = reply.brief if isinstance(reply, BriefReply) else None
+        self.metrics.requests.labels(command, reply.kind).inc()
+        self.metrics.latency.labels(command).observe(seconds)
+        if brief is not None:
+            self.metrics.resolutions.labels(brief.resolved_by).inc()
+        elif isinstance(reply, NotFoundReply):
+            self.metrics.resolution_misses.inc()
+        log.info(
+            "request",
+            extra={
+                "command": command,
+                "outcome": reply.kind,
+                "surface": surface,
+                "topic": brief.topic_id if brief else None,
+                "resolved_by": brief.resolved_by if brief else None,
+                "latency_ms": round(seconds * 1000, 2),
+                "user": user,
+                "query": query[:200],
+            },
+        )
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> bool:
         """POST to a `response_url` with limits checked first and retries; False on failure.
@@ -163,5 +207,5 @@ class SlackServices:
             failure = f"HTTP {response.status_code}: {str(response.body)[:200]}"
             if response.status_code not in RETRYABLE_STATUSES:
                 break
-        log.error("slack call failed", extra={"method": "response_url", "slack_error": failure})
+        self.slack_failed("response_url", failure)
         return False

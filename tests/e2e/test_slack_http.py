@@ -293,7 +293,7 @@ def test_secrets_never_reach_the_logs(bot: BotProcess) -> None:
     from tests.slackreq import BOT_TOKEN, SIGNING_SECRET
 
     logs = bot.logs()
-    assert "serving Slack over HTTP" in logs
+    assert '"message": "serving"' in logs and '"mode": "http"' in logs
     assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
 
 

@@ -116,6 +116,7 @@ def socket_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[FakeSock
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": fake_slack.base_url,
+            "PORT": str(free_port()),
             "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         }
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -38,6 +39,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     @app.action("share_brief")
     async def share(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        started = time.perf_counter()
         topic_id, full, user, response_url = parse(body)
         reply = services.handler.brief_for_topic(
             topic_id, query=topic_id, resolved_by="alias", full=full
@@ -54,23 +56,28 @@ def register(app: AsyncApp, services: SlackServices) -> None:
                 "replace_original": False,
             },
         )
+        services.observe("share_brief", reply, started=started, user=user, query=topic_id)
 
     @app.action("full_brief")
     async def full_brief(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        topic_id, _full, _user, response_url = parse(body)
+        started = time.perf_counter()
+        topic_id, _full, user, response_url = parse(body)
         reply = services.handler.brief_for_topic(
             topic_id, query=topic_id, resolved_by="alias", full=True
         )
         await send(
             response_url, {**services.payload(reply, interactive=True), "replace_original": True}
         )
+        services.observe("full_brief", reply, started=started, user=user, query=topic_id)
 
     @app.action(_SUGGESTION_RE)
     async def suggestion(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        topic_id, _full, _user, response_url = parse(body)
+        started = time.perf_counter()
+        topic_id, _full, user, response_url = parse(body)
         reply = services.handler.brief_for_topic(topic_id, query=topic_id, resolved_by="alias")
         await send(
             response_url, {**services.payload(reply, interactive=True), "replace_original": True}
         )
+        services.observe("suggestion", reply, started=started, user=user, query=topic_id)

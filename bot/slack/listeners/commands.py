@@ -28,7 +28,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             surface="slack",
             user_id=command.get("user_id"),
             channel_id=command.get("channel_id"),
-            channel_type=command.get("channel_name"),
+            channel_type=_channel_type(str(command.get("channel_name") or "")),
             prefix="/brief",
         )
         try:
@@ -42,13 +42,9 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             services.settings.default_visibility if isinstance(reply, BriefReply) else "ephemeral"
         )
         await ack(text=payload["text"], blocks=payload["blocks"], response_type=visibility)
-        log.info(
-            "request",
-            extra={
-                "command": "/brief",
-                "reply": reply.kind,
-                "topic": getattr(getattr(reply, "brief", None), "topic_id", None),
-                "user": command.get("user_id"),
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
+        services.observe("/brief", reply, started=started, user=command.get("user_id"), query=text)
+
+
+def _channel_type(channel_name: str) -> str:
+    """Slash commands name the channel; DMs and private groups have special names."""
+    return {"directmessage": "im", "privategroup": "private"}.get(channel_name, "channel")

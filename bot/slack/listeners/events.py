@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -42,11 +43,15 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             channel_type=channel_type,
             prefix="@briefbot",
         )
-        reply = services.handler.handle(str(event.get("text") or ""), context)
+        started = time.perf_counter()
+        text = str(event.get("text") or "")
+        reply = services.handler.handle(text, context)
         payload = services.payload(reply, interactive=False)
         await services.post_message(
             client, channel=str(event["channel"]), thread_ts=thread_ts, **payload
         )
+        command = "app_mention" if channel_type == "channel" else "message.im"
+        services.observe(command, reply, started=started, user=event.get("user"), query=text)
 
     @app.event("app_mention")
     async def on_mention(

@@ -1,4 +1,4 @@
-"""The database: migrations at start-up, event de-duplication, readiness, on SQLite and PostgreSQL."""
+"""The database: start-up migrations, event de-duplication and readiness (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 

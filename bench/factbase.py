@@ -16,17 +16,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
+import math
+import os
 import platform
 import random
 import resource
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -34,8 +40,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from bot.brief import compose_brief  # noqa: E402
 from bot.commands import BriefReply  # noqa: E402
 from bot.factbase import FactBase, load_factbase  # noqa: E402
+from bot.factbase.yamlsrc import LineDict, _LineLoader, load_yaml  # noqa: E402
 from bot.render import TEXT, Renderer  # noqa: E402
 from bot.resolve import TopicResolver  # noqa: E402
+from bot.search import FactSearch  # noqa: E402
 from bot.slack.limits import check_message  # noqa: E402
 from bot.slack.messages import MessageBuilder  # noqa: E402
 
@@ -56,8 +64,35 @@ QUESTION_FORMS = (
 
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
     """Pronounceable made-up words, unique, so that generated text never collides by accident."""
-    onsets = "b c d f g h k l m n p r s t v w z br cr dr fl gr kl pr st tr".split()
-    vowels = "a e i o u ai ea io ou".split()
+    onsets = [
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "z",
+        "br",
+        "cr",
+        "dr",
+        "fl",
+        "gr",
+        "kl",
+        "pr",
+        "st",
+        "tr",
+    ]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "io", "ou"]
     words: set[str] = set()
     while len(words) < size:
         syllables = rng.randint(2, 4)
@@ -70,6 +105,23 @@ def _straighten(rng: random.Random, quote: str) -> str:
     if rng.random() < 0.5:
         return quote
     return quote.replace("“", '"').replace("”", '"').replace("–", "-")
+
+
+def _scalar(key: str, text: str, *, folded: bool) -> list[str]:
+    """A fact field as curators write it: a folded block (as in seeds/README.md) or quoted."""
+    if not folded:
+        return [f"  {key}: {json.dumps(text)}"]
+    return [
+        f"  {key}: >-",
+        *textwrap.wrap(
+            text,
+            70,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        ),
+    ]
 
 
 def _partial_date(rng: random.Random) -> str:
@@ -119,21 +171,27 @@ def generate(root: Path, *, facts: int, documents: int, topics: int, seed: int) 
             lines.append(text[0].upper() + text[1:] + ".")
         doc_sentences[-1] = [line.split(" ") for line in lines]  # quotes are cut from these
         published = _partial_date(rng).split("/")[0]
-        header = "\n".join([
-            "---",
-            f"id: doc-{d:04d}",
-            f"title: {json.dumps(' '.join(rng.choice(vocab) for _ in range(6)).title())}",
-            f"publisher: {json.dumps(rng.choice(vocab).title() + ' Institute')}",
-            f"author: {json.dumps(rng.choice(vocab).title())}",
-            f'published: "{published}"',
-            f'url: "https://example.org/{d:04d}"' if d % 3 else 'url: ""',
-            f"kind: {KINDS[d % 3]}",
-            "noise:",
-            '  - "We use cookies"',
-            "---",
-        ])
-        body = "\n".join(lines[:15]) + "\nWe use cookies to improve this page.\n" + "\n".join(
-            lines[15:]) + "\n"
+        header = "\n".join(
+            [
+                "---",
+                f"id: doc-{d:04d}",
+                f"title: {json.dumps(' '.join(rng.choice(vocab) for _ in range(6)).title())}",
+                f"publisher: {json.dumps(rng.choice(vocab).title() + ' Institute')}",
+                f"author: {json.dumps(rng.choice(vocab).title())}",
+                f'published: "{published}"',
+                f'url: "https://example.org/{d:04d}"' if d % 3 else 'url: ""',
+                f"kind: {KINDS[d % 3]}",
+                "noise:",
+                '  - "We use cookies"',
+                "---",
+            ]
+        )
+        body = (
+            "\n".join(lines[:15])
+            + "\nWe use cookies to improve this page.\n"
+            + "\n".join(lines[15:])
+            + "\n"
+        )
         (seeds / "documents" / f"doc-{d:04d}.md").write_text(header + "\n" + body, "utf-8")
 
     # Topics: ids and aliases from distinct word pairs, so no alias is claimed twice.
@@ -152,7 +210,7 @@ def generate(root: Path, *, facts: int, documents: int, topics: int, seed: int) 
         doc = rng.randrange(documents)
         words = rng.choice(doc_sentences[doc])
         start = rng.randrange(0, len(words) - 6)
-        quote_words = words[start : start + rng.randint(4, 8)]
+        quote_words = words[start : start + rng.randint(6, 20)]
         statement_words = [w for w in quote_words if rng.random() < 0.9] or quote_words
         out.statement_words.append(statement_words)
         fact_topics = [out.topic_ids[f % topics]]
@@ -162,13 +220,15 @@ def generate(root: Path, *, facts: int, documents: int, topics: int, seed: int) 
                 fact_topics.append(other)
         for t in fact_topics:
             by_topic[t].append(fid)
+        statement = "Reportedly " + " ".join(statement_words) + "."
+        quote = _straighten(rng, " ".join(quote_words))
         lines = [
             f"- id: {fid}",
             f"  topics: [{', '.join(fact_topics)}]",
-            f"  statement: {json.dumps('Reportedly ' + ' '.join(statement_words) + '.')}",
-            f'  date: "{_partial_date(rng)}"',
+            *_scalar("statement", statement, folded=f % 2 == 0),
+            f'  date: "{_partial_date(rng)}"' if f % 3 else f"  date: {_partial_date(rng)}",
             f"  source: doc-{doc:04d}",
-            f"  quote: {json.dumps(_straighten(rng, ' '.join(quote_words)))}",
+            *_scalar("quote", quote, folded=f % 2 == 0),
             f"  kind: {rng.choice(FACT_KINDS)}",
             f"  importance: {rng.choice((1, 2, 2, 3))}",
         ]
@@ -236,11 +296,17 @@ def make_queries(rng: random.Random, synthetic: Synthetic, count: int) -> list[t
         ("id", 0.15, lambda: rng.choice(synthetic.topic_ids).upper()),
         ("alias", 0.15, lambda: f" {rng.choice(synthetic.aliases).title()}! "),
         ("typo", 0.15, lambda: _typo(rng, rng.choice(synthetic.aliases))),
-        ("question", 0.15,
-         lambda: rng.choice(QUESTION_FORMS).format(rng.choice(synthetic.aliases))),
+        (
+            "question",
+            0.15,
+            lambda: rng.choice(QUESTION_FORMS).format(rng.choice(synthetic.aliases)),
+        ),
         ("words", 0.15, lambda: " ".join(rng.choice(synthetic.statement_words)[:3])),
-        ("nonsense", 0.15,
-         lambda: " ".join(_typo(rng, rng.choice(synthetic.vocabulary)) for _ in range(3))),
+        (
+            "nonsense",
+            0.15,
+            lambda: " ".join(_typo(rng, rng.choice(synthetic.vocabulary)) for _ in range(3)),
+        ),
         ("unicode", 0.10, lambda: _random_unicode(rng, 10_000)),
     ]
     queries = [(kind, make()) for kind, share, make in makers for _ in range(int(count * share))]
@@ -263,7 +329,7 @@ class Timings:
     def rows(self) -> Iterator[tuple[str, int, float, float]]:
         for name, values in self.samples.items():
             ordered = sorted(values)
-            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+            p99 = ordered[max(math.ceil(len(ordered) * 0.99) - 1, 0)]  # nearest rank
             yield name, len(values), statistics.median(ordered), p99
 
 
@@ -284,94 +350,180 @@ def load(seeds: Path) -> FactBase:
     return report.require()
 
 
-def render_briefs(timings: Timings, factbase: FactBase, renderer: Renderer, count: int,
-                  rng: random.Random, label: str) -> None:
+def check_yaml_fast_path(files: list[Path]) -> bool:
+    """The loader builds YAML values itself (for speed); check they equal PyYAML's own."""
+    for path in files:
+        text = path.read_text("utf-8")
+        fast = load_yaml(text)
+        reference = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
+        if not _same(fast, reference):
+            print(f"fast YAML differs from PyYAML's in {path}")
+            return False
+    return True
+
+
+def _same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, LineDict) and isinstance(b, LineDict):
+        return (a.line, a.key_lines, list(a)) == (b.line, b.key_lines, list(b)) and all(
+            _same(a[k], b[k]) for k in a
+        )
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def render_briefs(
+    timings: Timings, factbase: FactBase, renderer: Renderer, count: int, full: bool, label: str
+) -> None:
+    """Compose, render as text and build the Block Kit payload of `count` briefs."""
     builder = MessageBuilder(renderer)
     topic_ids = sorted(factbase.topics)
+    mode = "full" if full else "key facts"
     for i in range(count):
-        topic_id = topic_ids[i % len(topic_ids)] if i < len(topic_ids) else rng.choice(topic_ids)
-        full = i % 10 == 9
+        topic_id = topic_ids[i % len(topic_ids)]
 
-        def compose(n: int | None = None, topic_id: str = topic_id, full: bool = full
-                    ) -> BriefReply:
-            return BriefReply(compose_brief(factbase, topic_id, query=topic_id,
-                                            resolved_by="alias", today=TODAY, full=full,
-                                            max_facts=n))
+        def compose(n: int | None = None, topic_id: str = topic_id) -> BriefReply:
+            return BriefReply(
+                compose_brief(
+                    factbase,
+                    topic_id,
+                    query=topic_id,
+                    resolved_by="alias",
+                    today=TODAY,
+                    full=full,
+                    max_facts=n,
+                )
+            )
 
-        mode = "full" if full else "key facts"
         reply = timed(timings, f"{label}: compose brief ({mode})", compose)
         assert isinstance(reply, BriefReply)
-        timed(timings, f"{label}: render text ({mode})",
-              lambda reply=reply: renderer.render("brief", TEXT, **reply.context()))
-        payload = timed(timings, f"{label}: build Block Kit ({mode})",
-                        lambda reply=reply, compose=compose: builder.build(reply,
-                                                                           recompose=compose))
+        timed(
+            timings,
+            f"{label}: render text ({mode})",
+            lambda reply=reply: renderer.render("brief", TEXT, **reply.context()),
+        )
+        payload = timed(
+            timings,
+            f"{label}: build Block Kit ({mode})",
+            lambda reply=reply, compose=compose: builder.build(reply, recompose=compose),
+        )
         assert isinstance(payload, dict) and not check_message(payload)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--facts", type=int, default=50_000)
     parser.add_argument("--documents", type=int, default=2_000)
     parser.add_argument("--topics", type=int, default=500)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--briefs", type=int, default=1_000)
+    parser.add_argument(
+        "--full-briefs",
+        type=int,
+        default=100,
+        help="briefs with every fact, measured apart (default 100)",
+    )
+    parser.add_argument(
+        "--loads", type=int, default=3, help="times the synthetic fact base is loaded (default 3)"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--repeat-load", type=int, default=3,
-                        help="load the synthetic fact base this many times (default 3)")
     args = parser.parse_args(argv)
     timings = Timings()
     memory: list[tuple[str, float]] = []
     renderer = Renderer(ROOT / "templates")
     rng = random.Random(args.seed)
 
+    # (a) the real seeds
     real = timed(timings, "real seeds: load + verify", lambda: load(ROOT / "seeds"))
     assert isinstance(real, FactBase)
-    timed(timings, "real seeds: build resolver", lambda: TopicResolver(real))
-    memory.append(("after real seeds", peak_rss_mib()))
-    render_briefs(timings, real, renderer, 100, rng, "real seeds")
+    memory.append(("real seeds loaded", peak_rss_mib()))
 
+    # (b) the synthetic fact base
     with tempfile.TemporaryDirectory(prefix="briefbot-bench-") as tmp:
         start = time.perf_counter()
-        synthetic = generate(Path(tmp), facts=args.facts, documents=args.documents,
-                             topics=args.topics, seed=args.seed)
+        synthetic = generate(
+            Path(tmp),
+            facts=args.facts,
+            documents=args.documents,
+            topics=args.topics,
+            seed=args.seed,
+        )
         generated = time.perf_counter() - start
+        seeds = Path(tmp) / "seeds"
+        same_yaml = check_yaml_fast_path(
+            [
+                ROOT / "seeds" / "topics.yaml",
+                *sorted((ROOT / "seeds" / "facts").glob("*.yaml")),
+                seeds / "topics.yaml",
+                *sorted((seeds / "facts").glob("*.yaml"))[:3],
+            ]
+        )
         factbase: FactBase | None = None
-        for _ in range(args.repeat_load):
-            factbase = timed(timings, "synthetic: load + verify",  # type: ignore[assignment]
-                             lambda: load(Path(tmp) / "seeds"))
+        for _ in range(args.loads):
+            factbase = None  # each load starts afresh, as the first load of a server does
+            gc.collect()
+            loaded = timed(timings, "synthetic: load + verify", lambda: load(seeds))
+            assert isinstance(loaded, FactBase)
+            factbase, loaded = loaded, None
     assert factbase is not None
-    memory.append(("after synthetic load", peak_rss_mib()))
+    assert len(factbase.facts) == args.facts and len(factbase.topics) == args.topics
+    memory.append(("synthetic loaded", peak_rss_mib()))
     resolver = timed(timings, "synthetic: build resolver", lambda: TopicResolver(factbase))
     assert isinstance(resolver, TopicResolver)
+    timed(timings, "synthetic: build search index", lambda: FactSearch(factbase))
 
+    # Each phase starts without garbage pending from the last, as in a server that has settled.
+    gc.collect()
+
+    # (c) resolving queries
     found: dict[str, int] = {}
     for kind, query in make_queries(rng, synthetic, args.queries):
         resolution = timed(timings, f"resolve: {kind}", lambda q=query: resolver.resolve(q))
         found[kind] = found.get(kind, 0) + bool(getattr(resolution, "found", False))
-    all_resolves = [s for name, v in timings.samples.items() if name.startswith("resolve: ")
-                    for s in v]
-    timings.samples["resolve: all kinds"] = all_resolves
+    timings.samples["resolve: all kinds"] = [
+        s
+        for name, values in timings.samples.items()
+        if name.startswith("resolve: ")
+        for s in values
+    ]
     memory.append(("after resolving", peak_rss_mib()))
 
-    render_briefs(timings, factbase, renderer, args.briefs, rng, "synthetic")
+    gc.collect()
+
+    # (d) rendering briefs; templates are compiled once per renderer, so warm it up first
+    render_briefs(Timings(), real, renderer, 3, True, "warm-up")
+    render_briefs(timings, real, renderer, len(real.topics), False, "real seeds")
+    render_briefs(timings, real, renderer, len(real.topics), True, "real seeds")
+    render_briefs(timings, factbase, renderer, args.briefs, False, "synthetic")
+    render_briefs(timings, factbase, renderer, args.full_briefs, True, "synthetic")
     memory.append(("after rendering", peak_rss_mib()))
 
-    print(f"briefbot fact-base benchmark · Python {platform.python_version()} · "
-          f"{platform.machine()} · {_cores()} cores · seed {args.seed}")
-    print(f"synthetic: {len(factbase.facts):,} facts, {len(factbase.documents):,} documents, "
-          f"{len(factbase.topics):,} topics (generated in {generated:.2f} s)")
+    print(
+        f"briefbot fact-base benchmark · Python {platform.python_version()} · "
+        f"{platform.machine()} · {_cores()} cores · seed {args.seed}"
+    )
+    print(
+        f"synthetic: {len(factbase.facts):,} facts, {len(factbase.documents):,} documents, "
+        f"{len(factbase.topics):,} topics (written in {generated:.1f} s); "
+        f"fast YAML equals PyYAML's: {'yes' if same_yaml else 'NO'}"
+    )
     print()
-    print(f"| {'operation':<44} | {'n':>6} | {'median':>10} | {'p99':>10} |")
-    print(f"|{'-' * 46}|{'-' * 8}|{'-' * 12}|{'-' * 12}|")
+    print(f"| {'operation':<42} | {'n':>6} | {'median':>10} | {'p99':>10} |")
+    print(f"|{'-' * 44}|{'-' * 7}:|{'-' * 11}:|{'-' * 11}:|")
     for name, n, median, p99 in timings.rows():
-        print(f"| {name:<44} | {n:>6} | {_ms(median):>10} | {_ms(p99):>10} |")
+        print(f"| {name:<42} | {n:>6} | {_ms(median):>10} | {_ms(p99):>10} |")
     print()
-    print("resolved: " + ", ".join(f"{k} {v}/{len(timings.samples['resolve: ' + k])}"
-                                   for k, v in found.items()))
-    print("peak memory (max RSS): " + ", ".join(f"{label} {mib:.0f} MiB"
-                                                for label, mib in memory))
-    return 0
+    print(
+        "found a topic: "
+        + ", ".join(
+            f"{kind} {count}/{len(timings.samples['resolve: ' + kind])}"
+            for kind, count in sorted(found.items())
+        )
+    )
+    print("peak memory (max RSS): " + ", ".join(f"{label} {mib:.0f} MiB" for label, mib in memory))
+    return 0 if same_yaml else 1
 
 
 def _ms(seconds: float) -> str:
@@ -379,9 +531,8 @@ def _ms(seconds: float) -> str:
 
 
 def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 0)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,9 @@ def _unique(numbers: Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted(set(numbers)))
 
 
-def _staleness(newest: PartialDate | None, today: dt.date, stale_days: int) -> tuple[bool, str | None]:
+def _staleness(
+    newest: PartialDate | None, today: dt.date, stale_days: int
+) -> tuple[bool, str | None]:
     if newest is None:
         return True, "none of the cited sources is dated: check for newer developments"
     age = (today - newest.first_day()).days

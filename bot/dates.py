@@ -11,12 +11,13 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from functools import lru_cache, total_ordering
 
 __all__ = ["DateSpan", "PartialDate", "Precision", "parse_date_span", "parse_partial_date"]
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     """How much of a date is known."""
 
     DAY = "day"
@@ -24,10 +25,15 @@ class Precision(str, Enum):
     YEAR = "year"
 
 
-_PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# English month names, whatever the process's locale (`calendar.month_name` follows LC_TIME).
+MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+_PARTIAL_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")  # ASCII digits only
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@total_ordering
+@dataclass(frozen=True, slots=True)
 class PartialDate:
     """A calendar date known to the day, the month or only the year.
 
@@ -73,13 +79,19 @@ class PartialDate:
     def human(self) -> str:
         """A reader's form: "4 September 2024", "July 2023" or "2018"."""
         if self.day is not None and self.month is not None:
-            return f"{self.day} {calendar.month_name[self.month]} {self.year}"
+            return f"{self.day} {MONTH_NAMES[self.month]} {self.year}"
         if self.month is not None:
-            return f"{calendar.month_name[self.month]} {self.year}"
+            return f"{MONTH_NAMES[self.month]} {self.year}"
         return str(self.year)
 
     def __str__(self) -> str:
         return self.iso()
+
+    def __lt__(self, other: object) -> bool:
+        # Not the dataclass's field-tuple order: that compares None with int and raises.
+        if not isinstance(other, PartialDate):
+            return NotImplemented
+        return self.sort_key() < other.sort_key()
 
     @classmethod
     def from_date(cls, value: dt.date) -> PartialDate:
@@ -117,11 +129,8 @@ class DateSpan:
         if self.end is None:
             return self.start.human()
         s, e = self.start, self.end
-        if (
-            s.precision == e.precision == Precision.DAY
-            and (s.year, s.month) == (e.year, e.month)
-        ):
-            return f"{s.day}–{e.day} {calendar.month_name[e.month or 1]} {e.year}"
+        if s.precision == e.precision == Precision.DAY and (s.year, s.month) == (e.year, e.month):
+            return f"{s.day}–{e.day} {MONTH_NAMES[e.month or 1]} {e.year}"
         return f"{s.human()}–{e.human()}"
 
     def __str__(self) -> str:
@@ -130,7 +139,7 @@ class DateSpan:
 
 def parse_partial_date(text: str) -> PartialDate:
     """Parse `YYYY-MM-DD`, `YYYY-MM` or `YYYY`; raise `ValueError` saying what is wrong."""
-    match = _PARTIAL_RE.match(text.strip())
+    match = _PARTIAL_RE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
     year = int(match.group(1))
@@ -165,7 +174,12 @@ def parse_date_span(value: object) -> DateSpan | None:
         return DateSpan(parse_partial_date(f"{value:04d}"))
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a date: expected text such as 2024-09-04")
-    text = value.strip()
+    return _parse_span_text(value.strip())
+
+
+@lru_cache(maxsize=16384)
+def _parse_span_text(text: str) -> DateSpan:
+    """Parse a date or range written as text (cached: fact files repeat the same dates)."""
     if "/" in text:
         left, _, right = text.partition("/")
         start, end = parse_partial_date(left), parse_partial_date(right)

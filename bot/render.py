@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring as _json_string
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,24 @@ class Safe(str):
     __slots__ = ()
 
 
+_WEB_URL_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+
+
 def _link(url: str, text: str) -> str:
-    """A Slack link `<url|text>` with both parts escaped, or the escaped text alone if no URL."""
-    label = escape_mrkdwn(str(text)).replace("|", "¦")
-    if not url:
+    """A Slack link `<url|text>` with both parts escaped, or the escaped text alone.
+
+    Only an http(s) URL becomes a link: `<!channel|x>` and `<@U123|x>` are mentions in Slack's
+    syntax, so anything else in the URL's place must never be put between `<` and `>`.
+    """
+    label = _escaped(text).replace("|", "¦")
+    if not _WEB_URL_RE.fullmatch(str(url)):
         return Safe(label)
-    target = escape_mrkdwn(str(url)).replace("|", "%7C")
-    return Safe(f"<{target}|{label}>")
+    return Safe(f"<{escape_mrkdwn(str(url))}|{label}>")
+
+
+def _escaped(value: Any) -> str:
+    """Text escaped for mrkdwn, unless it is markup the bot built (`Safe`)."""
+    return value if isinstance(value, Safe) else escape_mrkdwn(str(value))
 
 
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -49,12 +61,38 @@ def _mention(user_id: Any) -> str:
     return Safe(f"<@{text}>") if _USER_ID_RE.match(text) else escape_mrkdwn(text)
 
 
+_CHANNEL_ID_RE = re.compile(r"^[CG][A-Z0-9]{2,20}$")
+
+
+def _channel(channel_id: Any) -> str:
+    """A Slack channel link built by the bot; anything that is not a channel id is escaped."""
+    text = str(channel_id)
+    return Safe(f"<#{text}>") if _CHANNEL_ID_RE.match(text) else escape_mrkdwn(text)
+
+
 def _clip(value: Any, limit: int) -> str:
+    """At most `limit` characters, the last an ellipsis when anything was cut (text formats)."""
     text = str(value)
     if len(text) <= limit:
-        return text
+        return value if isinstance(value, str) else text
     clipped = text[: max(limit - 1, 0)] + "…"
     return Safe(clipped) if isinstance(value, Safe) else clipped
+
+
+def _clip_mrkdwn(value: Any, limit: int) -> str:
+    """Escape, then clip to `limit` characters as sent (Slack formats).
+
+    Slack's limits count the escaped text (`&` is sent as the five characters `&amp;`), so
+    clipping first and escaping after could overflow them; an entity is never cut in half.
+    """
+    text = _escaped(value)
+    if len(text) <= limit:
+        return Safe(text)
+    cut = text[: max(limit - 1, 0)]
+    amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity: 5 characters
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return Safe(cut + "…")
 
 
 def _cites(numbers: Any) -> str:
@@ -62,17 +100,19 @@ def _cites(numbers: Any) -> str:
 
 
 def _finalize_mrkdwn(value: Any) -> Any:
+    if type(value) is str:  # the usual case first: this runs for every value printed
+        return escape_mrkdwn(value)
     if value is None:
         return ""
-    if isinstance(value, Safe) or isinstance(value, (int, float)):
+    if isinstance(value, (Safe, int, float)):
         return value
     return escape_mrkdwn(str(value))
 
 
 def _finalize_json(value: Any) -> str:
     """Escape for mrkdwn, then for a JSON string literal (the template supplies the quotes)."""
-    text = _finalize_mrkdwn(value)
-    return json.dumps(str(text), ensure_ascii=False)[1:-1]
+    # What json.dumps(text, ensure_ascii=False) gives for a string, without its overhead.
+    return _json_string(str(_finalize_mrkdwn(value)))[1:-1]
 
 
 def _finalize_plain(value: Any) -> Any:
@@ -102,11 +142,13 @@ class Renderer:
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
             )
+            slack = fmt in (MRKDWN, BLOCKS)
             env.filters["link"] = {TEXT: _text_link, MARKDOWN: _markdown_link}.get(fmt, _link)
-            env.filters["clip"] = _clip
+            env.filters["clip"] = _clip_mrkdwn if slack else _clip
             env.filters["mention"] = _mention
+            env.filters["channel"] = _channel if fmt in (MRKDWN, BLOCKS) else str
             env.filters["cites"] = _cites
-            env.filters["tojson_raw"] = lambda v: Safe(json.dumps(v)) if fmt == BLOCKS else v
+            env.filters["tojson_raw"] = _tojson_raw if fmt == BLOCKS else _identity
             self._envs[fmt] = env
 
     def render(self, name: str, fmt: str, **context: Any) -> str:
@@ -125,7 +167,8 @@ class Renderer:
         try:
             blocks = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"template {name}.blocks.json.j2 produced invalid JSON: {exc}") from exc
+            raise ValueError(
+                f"template {name}.blocks.json.j2 produced invalid JSON: {exc}") from exc
         if not isinstance(blocks, list):
             raise ValueError(f"template {name}.blocks.json.j2 must produce a JSON list of blocks")
         return blocks
@@ -141,6 +184,14 @@ class Renderer:
         return problems
 
 
+def _tojson_raw(value: Any) -> str:
+    return Safe(json.dumps(value))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
 def _text_link(url: str, text: str) -> str:
     return f"{text} <{url}>" if url else str(text)
 
@@ -150,7 +201,13 @@ def _markdown_link(url: str, text: str) -> str:
 
 
 def brief_as_json(brief: Any) -> dict[str, Any]:
-    """The machine-readable form of a `Brief` (the `--format json` contract)."""
+    """The machine-readable form of a `Brief`: the `--format json` contract, nothing more.
+
+    `{"query", "topic": {"id", "title"}, "resolved_by", "as_of", "stale", "facts": [{"id",
+    "statement", "date", "citation", "source", "quote", "kind"}], "sources": [{"n", "id",
+    "title", "publisher", "date", "url", "kind"}]}`; `citation` lists the numbers of every
+    source supporting the fact, `source` and `quote` are the primary one's.
+    """
     numbers = {s.n: s.id for s in brief.sources}
     return {
         "query": brief.query,
@@ -158,8 +215,6 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
         "resolved_by": brief.resolved_by,
         "as_of": brief.as_of,
         "stale": brief.stale,
-        "stale_reason": brief.stale_reason,
-        "summary": [{"text": s.text, "citations": list(s.citations)} for s in brief.summary],
         "facts": [
             {
                 "id": f.id,
@@ -168,17 +223,13 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
                 "citation": list(f.citations),
                 "source": numbers[f.quotes[0].n],
                 "quote": f.quotes[0].text,
-                "also": [{"source": numbers[q.n], "quote": q.text} for q in f.quotes[1:]],
                 "kind": f.kind,
-                "commentary_only": f.commentary_only,
             }
             for f in brief.facts
         ],
-        "omitted": brief.omitted,
         "sources": [
             {"n": s.n, "id": s.id, "title": s.title, "publisher": s.publisher, "date": s.date,
              "url": s.url or None, "kind": s.kind}
             for s in brief.sources
         ],
-        "upcoming": [{"when": u.when, "label": u.label} for u in brief.upcoming],
     }

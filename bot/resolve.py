@@ -9,13 +9,15 @@ that sorts first).
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from itertools import product
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
 from bot.factbase.model import FactBase
 from bot.text import normalize_key, words
@@ -40,13 +42,41 @@ SEARCH_MIN_WORD_LENGTH = 3
 """Words shorter than this are not searched for (they match too much)."""
 
 SUGGESTION_COUNT = 3
+"""How many topics a not-found answer suggests."""
+
+SUGGEST_MAX_CHARS = 64
+"""Only this much of a query is compared with topic names for suggestions (names are short)."""
+
+SUGGEST_MAX_WORDS = 4
+"""Only this many words of a query are compared one by one with the words of topic names."""
+
+SUGGEST_MIN_SIMILARITY = 60
+"""rapidfuzz `fuzz.ratio` (0..100) a query word needs with a name or word of a name to count."""
+
+SUGGEST_WORD_WEIGHT = 0.9
+"""Similarity to one word of a longer name counts this much of similarity to a whole name."""
 
 STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "brief", "briefing", "but", "by", "can", "could", "current", "currently", "did", "do", "does", "doing", "done", "down", "during", "each", "few", "for", "from", "further", "get", "give", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "know", "latest", "let", "like", "me", "more", "most", "my", "new", "news", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same", "she", "should", "show", "so", "some", "status", "such", "summary", "tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "update", "us", "very", "was", "we", "were", "what", "whats", "what's", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your"]
+    [
+        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any",
+        "are", "as", "at", "be", "been", "before", "being", "below", "between", "both",
+        "brief", "briefing", "but", "by", "can", "could", "current", "currently", "did", "do",
+        "does", "doing", "done", "down", "during", "each", "few", "for", "from", "further",
+        "get", "give", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
+        "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "know",
+        "latest", "let", "like", "me", "more", "most", "my", "new", "news", "no", "nor", "not",
+        "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over",
+        "own", "please", "same", "she", "should", "show", "so", "some", "status", "such",
+        "summary", "tell", "than", "that", "the", "their", "theirs", "them", "then", "there",
+        "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+        "update", "us", "very", "was", "we", "were", "what", "whats", "when", "where", "which",
+        "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+    ]
 )
+"""Words too common to find a topic by (apostrophes split words: "what's" is "what", "s")."""
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     """How a query was resolved, weakest last."""
 
     ALIAS = "alias"
@@ -79,27 +109,23 @@ class TopicResolver:
     """Resolves free text to topics of one fact base; build once per fact base, then reuse."""
 
     def __init__(self, factbase: FactBase) -> None:
+        self._topic_ids = sorted(factbase.topics)
+        # Every id and alias, normalised; names are in topic-id order, so ties go to the first.
         self._names: dict[str, str] = {}
-        for topic_id in sorted(factbase.topics):
+        for topic_id in self._topic_ids:
             topic = factbase.topics[topic_id]
             for name in (topic.id, *topic.aliases):
-                self._names.setdefault(normalize_key(name), topic.id)
+                key = normalize_key(name)
+                if key:
+                    self._names.setdefault(key, topic.id)
         self._name_keys = list(self._names)
-        self._titles = {t.id: normalize_key(f"{t.title} {' '.join(t.aliases)}")
-                        for t in factbase.topics.values()}
-        self._topic_ids = sorted(factbase.topics)
-        index: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for fact in factbase.facts.values():
-            text = " ".join([fact.statement, *(c.quote for c in fact.citations)])
-            for word in set(words(text)):
-                for topic_id in fact.topics:
-                    index[word][topic_id] += 1
-        for topic in factbase.topics.values():
-            for word in set(words(f"{topic.title} {' '.join(topic.aliases)}")):
-                index[word][topic.id] += 1
-        topic_count = max(len(factbase.topics), 1)
-        self._index = {w: dict(t) for w, t in index.items()}
-        self._idf = {w: math.log(1 + topic_count / len(t)) for w, t in self._index.items()}
+        self._names_by_length = _LengthIndex(self._name_keys)
+        self._most_name_words = max((k.count(" ") + 1 for k in self._name_keys), default=0)
+        # A window of several words of a query is only looked up if a name starts with its word.
+        self._first_words = frozenset(k.split(" ", 1)[0] for k in self._name_keys if " " in k)
+        self._suggestion_names = _suggestion_names(self._names)
+        self._suggestion_keys = _LengthIndex(list(self._suggestion_names))
+        self._postings = _word_postings(factbase)
 
     def resolve(self, query: str) -> Resolution:
         """Resolve `query` to a topic; never raises, whatever the input."""
@@ -115,27 +141,52 @@ class TopicResolver:
         fuzzy = self._fuzzy(key)
         if fuzzy is not None:
             return Resolution(query, fuzzy[0], Method.FUZZY, fuzzy[1])
-        searched = self._search(key)
+        matches = self._word_matches(key)
+        searched = matches.best()
         if searched is not None:
             return Resolution(query, searched[0], Method.SEARCH, searched[1])
-        return Resolution(query, None, None, 0.0, self.suggest(key))
+        return Resolution(query, None, None, 0.0, self._suggest(key, matches))
+
+    def suggest(self, key: str) -> tuple[str, ...]:
+        """The closest topics to a normalised query, best first, for a not-found answer."""
+        return self._suggest(key, self._word_matches(key))
 
     def _alias_inside(self, key: str) -> str | None:
         """The topic of the longest alias that appears as whole words in the query."""
         tokens = key.split(" ")
-        for size in range(min(MAX_ALIAS_WORDS, len(tokens)), 0, -1):
+        for size in range(min(MAX_ALIAS_WORDS, self._most_name_words, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
+                if size > 1 and tokens[start] not in self._first_words:
+                    continue
                 topic_id = self._names.get(" ".join(tokens[start : start + size]))
                 if topic_id is not None and not (size == 1 and tokens[start] in STOPWORDS):
                     return topic_id
         return None
 
     def _fuzzy(self, key: str) -> tuple[str, float] | None:
+        """The best id or alias within `FUZZY_MIN_SIMILARITY` of the whole query, if any.
+
+        Damerau-Levenshtein is slow to compute, so names are first narrowed to those it could
+        accept: their length is within the similarity of the query's, and, since a
+        transposition costs Levenshtein two edits, their Levenshtein similarity is at least
+        2 * FUZZY_MIN_SIMILARITY - 1. The narrowing keeps the names' order, so ties go to the
+        same name as without it.
+        """
         if len(key) < FUZZY_MIN_LENGTH:
+            return None
+        names, positions = self._names_by_length.window(len(key), FUZZY_MIN_SIMILARITY)
+        candidates = process.extract(
+            key,
+            names,
+            scorer=Levenshtein.normalized_similarity,
+            score_cutoff=max(2 * FUZZY_MIN_SIMILARITY - 1 - 1e-9, 0.0),
+            limit=None,
+        )
+        if not candidates:
             return None
         best = process.extractOne(
             key,
-            self._name_keys,
+            [name for name, _score, i in sorted(candidates, key=lambda c: positions[c[2]])],
             scorer=DamerauLevenshtein.normalized_similarity,
             score_cutoff=FUZZY_MIN_SIMILARITY,
         )
@@ -144,39 +195,131 @@ class TopicResolver:
         name, score, _index = best
         return self._names[name], float(score)
 
-    def _search(self, key: str) -> tuple[str, float] | None:
+    def _word_matches(self, key: str) -> _WordMatches:
         content = [w for w in dict.fromkeys(key.split(" "))
                    if w not in STOPWORDS and len(w) >= SEARCH_MIN_WORD_LENGTH]
-        if not content:
+        postings = [self._postings[w] for w in content if w in self._postings]
+        return _WordMatches(len(content), postings)
+
+    def _suggest(self, key: str, matches: _WordMatches) -> tuple[str, ...]:
+        """Topics whose names look most like a word of the query, then those whose facts share
+        most words with it, then the first by id; `SUGGESTION_COUNT` in all.
+
+        Only the first `SUGGEST_MAX_WORDS` words are compared, so a long query costs no more
+        than a short one.
+        """
+        probes = [w for w in dict.fromkeys(key.split(" ")) if w not in STOPWORDS]
+        similar: dict[str, float] = {}
+        for probe in probes[:SUGGEST_MAX_WORDS]:
+            # fuzz.ratio is 200 * matches / (len(a) + len(b)): only names of a length within
+            # this ratio of the probe's can reach the minimum.
+            ratio = SUGGEST_MIN_SIMILARITY / (200 - SUGGEST_MIN_SIMILARITY)
+            names, _positions = self._suggestion_keys.window(len(probe), ratio)
+            for name, score, _i in process.extract(
+                probe, names, scorer=fuzz.ratio,
+                score_cutoff=SUGGEST_MIN_SIMILARITY, limit=SUGGESTION_COUNT * 2,
+            ):
+                for topic_id, weight in self._suggestion_names[name]:
+                    similar[topic_id] = max(similar.get(topic_id, 0.0), score * weight)
+        ranked = sorted(similar, key=lambda t: (-similar[t], *matches.rank_key(t)))
+        if len(ranked) < SUGGESTION_COUNT:
+            ranked += [t for t in matches.ranked(SUGGESTION_COUNT + len(ranked))
+                       if t not in similar]
+        ranked += [t for t in self._topic_ids[:SUGGESTION_COUNT] if t not in ranked]
+        return tuple(ranked[:SUGGESTION_COUNT])
+
+
+class _WordMatches:
+    """How many of a query's content words each topic's facts contain, and how rare they are."""
+
+    def __init__(self, content_words: int, postings: list[dict[str, float]]) -> None:
+        self.content_words = content_words
+        self.postings = postings
+        self.matched: Counter[str] = Counter()
+        for posting in postings:
+            self.matched.update(posting.keys())
+
+    def score(self, topic_id: str) -> float:
+        """Rare words count more, and words in more of the topic's facts a little more."""
+        return sum(p.get(topic_id, 0.0) for p in self.postings)
+
+    def rank_key(self, topic_id: str) -> tuple[int, float, str]:
+        """Most words matched first, then the highest score, then the topic id."""
+        return (-self.matched[topic_id], -self.score(topic_id), topic_id)
+
+    def best(self) -> tuple[str, float] | None:
+        """The topic matching most words, with its coverage, if the coverage is enough."""
+        if not self.matched:
             return None
-        scores: dict[str, float] = defaultdict(float)
-        matched: dict[str, int] = defaultdict(int)
-        for word in content:
-            for topic_id, count in self._index.get(word, {}).items():
-                scores[topic_id] += self._idf[word] * (1 + math.log(count))
-                matched[topic_id] += 1
-        if not scores:
-            return None
-        best = min(scores, key=lambda t: (-matched[t], -scores[t], t))
-        coverage = matched[best] / len(content)
+        most = max(self.matched.values())
+        coverage = most / self.content_words
         if coverage < SEARCH_MIN_COVERAGE:
             return None
-        return best, round(coverage, 3)
+        tied = [t for t, count in self.matched.items() if count == most]
+        return min(tied, key=self.rank_key), round(coverage, 3)
 
-    def suggest(self, key: str) -> tuple[str, ...]:
-        """The closest topics to a normalised query, best first, for a not-found answer."""
-        best: dict[str, float] = {}
-        for name, score, _index in process.extract(
-            key, self._name_keys, scorer=fuzz.WRatio, limit=SUGGESTION_COUNT * 8
-        ):
-            topic_id = self._names[name]
-            best[topic_id] = max(best.get(topic_id, 0.0), float(score))
-        if len(best) < SUGGESTION_COUNT:
-            for _title, score, topic_id in process.extract(
-                key, self._titles, scorer=fuzz.WRatio, limit=SUGGESTION_COUNT
-            ):
-                best.setdefault(topic_id, float(score) / 2)
-        for topic_id in self._topic_ids[:SUGGESTION_COUNT]:
-            best.setdefault(topic_id, 0.0)
-        ranked = sorted(best, key=lambda t: (-best[t], t))
-        return tuple(ranked[:SUGGESTION_COUNT])
+    def ranked(self, count: int) -> list[str]:
+        """The `count` best topics by `rank_key`, scoring only the ones that can be among them."""
+        groups: dict[int, list[str]] = defaultdict(list)
+        for topic_id, matched in self.matched.items():
+            groups[matched].append(topic_id)
+        out: list[str] = []
+        for matched in sorted(groups, reverse=True):
+            out += sorted(groups[matched], key=self.rank_key)
+            if len(out) >= count:
+                break
+        return out[:count]
+
+
+class _LengthIndex:
+    """Strings sorted by length, to take those whose length is within a ratio of another's."""
+
+    def __init__(self, keys: list[str]) -> None:
+        order = sorted(range(len(keys)), key=lambda i: (len(keys[i]), i))
+        self.keys = [keys[i] for i in order]
+        self.positions = order  # where each of `keys` was in the list given
+        self._lengths = [len(keys[i]) for i in order]
+
+    def window(self, length: int, ratio: float) -> tuple[list[str], list[int]]:
+        """The keys whose length L has min(L, length) / max(L, length) >= ratio, shortest
+        first, and the positions they had in the list given."""
+        low = bisect.bisect_left(self._lengths, math.ceil(length * ratio - 1e-9))
+        high = bisect.bisect_right(self._lengths, math.floor(length / ratio + 1e-9))
+        return self.keys[low:high], self.positions[low:high]
+
+
+def _suggestion_names(names: dict[str, str]) -> dict[str, list[tuple[str, float]]]:
+    """Each name and each word of a name, with the topics it names and how much it counts.
+
+    A word of a longer name counts `SUGGEST_WORD_WEIGHT` of a whole name, so "natto" suggests
+    the topic named "nato" before one also called "nato ip4".
+    """
+    weights: dict[str, dict[str, float]] = defaultdict(dict)
+    for name, topic_id in names.items():
+        for word in name.split(" "):
+            if word not in STOPWORDS:
+                current = weights[word].get(topic_id, 0.0)
+                weights[word][topic_id] = max(current, SUGGEST_WORD_WEIGHT)
+    for name, topic_id in names.items():
+        weights[name][topic_id] = 1.0
+    return {word: sorted(topics.items()) for word, topics in weights.items()}
+
+
+def _word_postings(factbase: FactBase) -> dict[str, dict[str, float]]:
+    """For each word of the facts (statements and quotes) and of topic titles and aliases, the
+    topics it occurs in, weighted: idf * (1 + log(number of the topic's facts with the word))."""
+    pairs: Counter[tuple[str, str]] = Counter()  # (word, topic) -> facts; counted in C
+    for fact in factbase.facts.values():
+        text = " ".join([fact.statement, *(c.quote for c in fact.citations)])
+        pairs.update(product(set(words(text)), fact.topics))
+    for topic in factbase.topics.values():
+        pairs.update(product(set(words(f"{topic.title} {' '.join(topic.aliases)}")), [topic.id]))
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for (word, topic_id), n in pairs.items():
+        counts[word][topic_id] = n
+    topic_count = max(len(factbase.topics), 1)
+    postings = {}
+    for word, topics in counts.items():
+        idf = math.log(1 + topic_count / len(topics))
+        postings[word] = {t: idf * (1 + math.log(n)) for t, n in topics.items()}
+    return postings

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.factbase.model import Fact, FactBase
-from bot.resolve import SEARCH_MIN_COVERAGE, SEARCH_MIN_WORD_LENGTH, STOPWORDS
+from bot.resolve import MAX_QUERY_CHARS, SEARCH_MIN_COVERAGE, SEARCH_MIN_WORD_LENGTH, STOPWORDS
 from bot.text import normalize_key, words
 
 MAX_SEARCH_HITS = 20
@@ -34,8 +34,11 @@ class FactSearch:
 
     def search(self, query: str, *, limit: int = MAX_SEARCH_HITS) -> list[SearchHit]:
         """Facts containing at least half of the query's content words, best first."""
-        content = [w for w in dict.fromkeys(normalize_key(query[:500]).split(" "))
-                   if w and w not in STOPWORDS and len(w) >= SEARCH_MIN_WORD_LENGTH]
+        content = [
+            w
+            for w in dict.fromkeys(normalize_key(query[:MAX_QUERY_CHARS]).split(" "))
+            if w and w not in STOPWORDS and len(w) >= SEARCH_MIN_WORD_LENGTH
+        ]
         if not content:
             return []
         matched: dict[str, int] = defaultdict(int)

@@ -26,12 +26,20 @@ _QUOTE_FOLD = str.maketrans(
 )
 
 
+_FOLD_PAIRS = tuple((chr(code), straight) for code, straight in _QUOTE_FOLD.items())
+
+
 def normalize_quote(text: str) -> str:
     """Fold typographic quotes and dashes to straight ones and runs of white space to one space.
 
     This is the only leniency quote verification allows: everything else must match exactly.
     """
-    return " ".join(text.translate(_QUOTE_FOLD).split())
+    if not text.isascii():
+        # Same result as text.translate(_QUOTE_FOLD), several times faster on document lines.
+        for typographic, straight in _FOLD_PAIRS:
+            if typographic in text:
+                text = text.replace(typographic, straight)
+    return " ".join(text.split())
 
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)

@@ -25,7 +25,8 @@ class FactBaseError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        super().__init__(f"fact base has {len(errors)} error(s); first: {errors[0] if errors else ''}")
+        first = errors[0] if errors else ""
+        super().__init__(f"fact base has {len(errors)} error(s); first: {first}")
 
 
 def display_path(path: Path, root: Path) -> str:

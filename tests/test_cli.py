@@ -1,0 +1,294 @@
+"""The `briefbot` command line: formats, exit codes and the JSON contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, main
+from bot.factbase import FactBase
+from bot.resolve import SUGGESTION_COUNT
+from bot.slack.limits import check_message
+from tests.seedkit import DOC, fact_yaml, make_seeds
+
+TODAY = "2026-11-23"
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every setting at its default (the bundled seeds and templates) unless a test sets it."""
+    for name in list(os.environ):
+        if name.startswith(("BRIEFBOT_", "SLACK_")):
+            monkeypatch.delenv(name)
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue()
+
+
+def cli_json(*argv: str) -> tuple[int, Any]:
+    code, out = cli(*argv)
+    return code, json.loads(out)
+
+
+# --- brief -------------------------------------------------------------------------------------
+
+
+def test_json_brief_has_exactly_the_documented_fields(factbase: FactBase) -> None:
+    code, doc = cli_json("brief", "nato", "--format", "json", "--today", TODAY)
+    assert code == EXIT_OK
+    assert set(doc) == {"query", "topic", "resolved_by", "as_of", "stale", "facts", "sources"}
+    assert doc["query"] == "nato"
+    assert doc["topic"] == {"id": "nato", "title": factbase.topics["nato"].title}
+    assert doc["resolved_by"] == "alias"
+    assert isinstance(doc["as_of"], str) and isinstance(doc["stale"], bool)
+    numbers = {s["n"]: s["id"] for s in doc["sources"]}
+    for source in doc["sources"]:
+        assert set(source) == {"n", "id", "title", "publisher", "date", "url", "kind"}
+        document = factbase.documents[source["id"]]
+        assert source["title"] == document.title and source["kind"] == document.kind.value
+        assert source["url"] == (document.url or None)
+        assert source["date"] == (document.published.iso() if document.published else None)
+    assert len(doc["facts"]) == 8
+    for fact in doc["facts"]:
+        assert set(fact) == {"id", "statement", "date", "citation", "source", "quote", "kind"}
+        known = factbase.facts[fact["id"]]
+        assert fact["statement"] == known.statement
+        assert (fact["source"], fact["quote"]) == (known.source, known.quote)
+        assert fact["date"] == (known.date.iso() if known.date else None)
+        assert fact["kind"] == known.kind
+        assert fact["citation"] and all(isinstance(n, int) for n in fact["citation"])
+        assert {numbers[n] for n in fact["citation"]} == set(known.sources)
+
+
+def test_json_brief_full_lists_every_fact(factbase: FactBase) -> None:
+    code, doc = cli_json("brief", "--full", "--format", "json", "--today", TODAY, "rok")
+    assert code == EXIT_OK
+    assert len(doc["facts"]) == len(factbase.facts_for("rok"))
+
+
+def test_json_brief_records_how_a_question_was_resolved() -> None:
+    _, fuzzy = cli_json("brief", "natoo", "--format", "json", "--today", TODAY)
+    assert (fuzzy["query"], fuzzy["topic"]["id"], fuzzy["resolved_by"]) == (
+        "natoo",
+        "nato",
+        "fuzzy",
+    )
+    _, question = cli_json(
+        "brief",
+        "what's",
+        "the",
+        "latest",
+        "on",
+        "the",
+        "ITPP?",
+        "--format",
+        "json",
+        "--today",
+        TODAY,
+    )
+    assert (question["query"], question["topic"]["id"]) == (
+        "what's the latest on the ITPP?",
+        "nato",
+    )
+
+
+def test_stale_follows_today(factbase: FactBase) -> None:
+    _, old = cli_json("brief", "rok", "--format", "json", "--today", TODAY)
+    _, fresh = cli_json("brief", "rok", "--format", "json", "--today", "2025-10-01")
+    assert (old["stale"], fresh["stale"]) == (True, False)
+
+
+def test_not_found_prints_suggestions_and_exits_1(factbase: FactBase) -> None:
+    code, doc = cli_json("brief", "nonsense", "qqq", "--format", "json")
+    assert code == EXIT_NOT_FOUND
+    assert set(doc) == {"query", "error", "suggestions"}
+    assert (doc["query"], doc["error"]) == ("nonsense qqq", "not_found")
+    assert len(doc["suggestions"]) == SUGGESTION_COUNT == 3
+    assert set(doc["suggestions"]) <= set(factbase.topics)
+    assert cli_json("brief", "nonsense", "qqq", "--format", "json")[1] == doc
+
+
+def test_not_found_as_text_points_at_the_topic_list() -> None:
+    code, out = cli("brief", "nonsense", "qqq")
+    assert code == EXIT_NOT_FOUND
+    assert out.startswith('No topic matches "nonsense qqq".\nDid you mean: ')
+    assert '"briefbot brief topics"' in out
+
+
+def test_empty_query_shows_help() -> None:
+    code, out = cli("brief")
+    assert code == EXIT_OK
+    assert "Usage:" in out and "Topics: " in out and "nato" in out
+
+
+def test_slack_format_prints_a_valid_block_kit_payload() -> None:
+    code, out = cli("brief", "rok", "--format", "slack", "--today", TODAY)
+    assert code == EXIT_OK
+    payload = json.loads(out)
+    assert check_message(payload) == []
+    assert payload["blocks"][0] == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "New Zealand and the Republic of Korea",
+            "emoji": False,
+        },
+    }
+    assert payload["text"].startswith("*New Zealand and the Republic of Korea*")
+
+
+def test_slack_format_of_the_largest_topic_in_full_is_valid(factbase: FactBase) -> None:
+    largest = max(sorted(factbase.topics), key=lambda t: len(factbase.facts_for(t)))
+    code, out = cli("brief", largest, "--full", "--format", "slack", "--today", TODAY)
+    assert code == EXIT_OK
+    assert check_message(json.loads(out)) == []
+
+
+def test_markdown_format() -> None:
+    code, out = cli("brief", "nato", "--format", "markdown", "--today", TODAY)
+    assert code == EXIT_OK
+    assert out.startswith("# New Zealand and NATO\n") and "\n## Sources\n" in out
+
+
+def test_brief_is_the_same_from_a_real_process() -> None:
+    script = Path(sys.executable).with_name("briefbot")
+    command = [str(script)] if script.exists() else [shutil.which("briefbot") or "briefbot"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    before = dt.date.today()
+    done = subprocess.run(
+        [*command, "brief", "nato"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    after = dt.date.today()
+    assert done.returncode == EXIT_OK, done.stderr
+    assert done.stderr == ""
+    expected = {cli("brief", "nato", "--today", day.isoformat())[1] for day in (before, after)}
+    assert done.stdout in expected
+    assert done.stdout.startswith("NEW ZEALAND AND NATO\n")
+
+
+# --- topics, search, check ---------------------------------------------------------------------
+
+
+def test_topics_as_json(factbase: FactBase) -> None:
+    code, rows = cli_json("topics", "--format", "json")
+    assert code == EXIT_OK
+    assert [r["id"] for r in rows] == sorted(factbase.topics)
+    for row in rows:
+        assert set(row) == {"id", "title", "aliases", "facts"}
+        assert row["aliases"] == list(factbase.topics[row["id"]].aliases)
+        assert row["facts"] == len(factbase.facts_for(row["id"]))
+
+
+def test_topics_as_text_lists_every_topic(factbase: FactBase) -> None:
+    code, out = cli("topics")
+    assert code == EXIT_OK
+    assert [line.split()[0] for line in out.splitlines() if line] == sorted(factbase.topics)
+
+
+def test_search_finds_facts_across_topics_with_their_source(factbase: FactBase) -> None:
+    code, out = cli("search", "ITPP")
+    assert code == EXIT_OK
+    assert out.startswith('Facts matching "ITPP":')
+    assert "Individually Tailored Partnership Programme" in out
+    code, hits = cli_json("search", "ITPP", "--format", "json")
+    assert code == EXIT_OK and hits
+    for hit in hits:
+        fact = factbase.facts[hit["id"]]
+        assert hit["quote"] == fact.quote
+        assert hit["source_title"] == factbase.documents[fact.source].title
+
+
+def test_search_without_hits_exits_1() -> None:
+    code, out = cli("search", "zzqx", "qqqv")
+    assert code == EXIT_NOT_FOUND
+    assert out.startswith('No facts match "zzqx qqqv".')
+
+
+def test_check_passes_on_the_bundled_seeds() -> None:
+    code, out = cli("check")
+    assert code == EXIT_OK
+    assert out.splitlines()[-1].startswith("ok: ")
+    assert "every quote verified" in out
+
+
+def test_check_on_broken_seeds_prints_file_and_line_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts = (
+        fact_yaml("f1")
+        + fact_yaml("f2", quote="Ministers met in Auckland")
+        + fact_yaml("f3", date="2021-13")
+    )
+    monkeypatch.setenv("BRIEFBOT_SEEDS_DIR", str(make_seeds(tmp_path, facts=facts)))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    lines = out.splitlines()
+    assert lines[0].startswith("seeds/facts/main.yaml:12: error: fact 'f2': quote ")
+    assert lines[1].startswith("seeds/facts/main.yaml:16: error: fact 'f3': date: ")
+    assert lines[-1].startswith("2 error(s), ")
+
+
+def test_check_reports_an_impossible_unquoted_date_on_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # YAML reads an unquoted 2021-02-30 as a timestamp; it must be reported, not crash.
+    facts = fact_yaml("f1").replace('date: "2021-03-03"', "date: 2021-02-30")
+    monkeypatch.setenv("BRIEFBOT_SEEDS_DIR", str(make_seeds(tmp_path, facts=facts)))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert out.splitlines()[0] == (
+        "seeds/facts/main.yaml:4: error: fact 'f1': date: "
+        "'2021-02-30' is not a date: day 30 is not in 01-28"
+    )
+
+
+def test_check_rejects_a_source_url_that_is_not_a_web_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = DOC.format(id="doc-one", title="One", published="2021", url="!channel", kind="official")
+    monkeypatch.setenv("BRIEFBOT_SEEDS_DIR", str(make_seeds(tmp_path, documents={"doc-one": doc})))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert out.splitlines()[0].startswith(
+        "seeds/documents/doc-one.md:7: error: url '!channel' must be an http(s) address"
+    )
+
+
+def test_brief_on_broken_seeds_exits_2_and_says_to_run_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "BRIEFBOT_SEEDS_DIR", str(make_seeds(tmp_path, facts=fact_yaml("f1", source="nope")))
+    )
+    code, out = cli("brief", "alpha")
+    assert (code, out) == (EXIT_CONFIG, "")
+    err = capsys.readouterr().err
+    assert "run `briefbot check`" in err and "unknown source 'nope'" in err
+
+
+def test_a_bad_time_zone_exits_2_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_TIMEZONE", "Mars/Olympus_Mons")
+    code, out = cli("brief", "nato")
+    assert (code, out) == (EXIT_CONFIG, "")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert "BRIEFBOT_TIMEZONE" in err[0] and "Mars/Olympus_Mons" in err[0]

@@ -1,0 +1,125 @@
+"""The console: lines through the same command handler as Slack, replies as terminal text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.commands import BriefReply, CommandHandler, HelpReply, NotFoundReply, RequestContext
+from bot.console import run_console
+from bot.factbase import FactBase
+from bot.render import TEXT, Renderer
+from bot.state import Knowledge, KnowledgeHolder
+from tests.conftest import TEMPLATES
+
+TODAY = dt.date(2026, 11, 23)
+LINES = ["/brief rok", "/brief help", "@briefbot what about the ITPP?", "nonsense qqq"]
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("BRIEFBOT_", "SLACK_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def handler(factbase: FactBase) -> CommandHandler:
+    return CommandHandler(KnowledgeHolder(Knowledge.build(factbase)), today=lambda: TODAY)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(TEMPLATES)
+
+
+def console(handler: CommandHandler, renderer: Renderer, text: str) -> str:
+    out = io.StringIO()
+    assert run_console(handler, renderer, io.StringIO(text), out) == 0
+    return out.getvalue()
+
+
+def expected(handler: CommandHandler, renderer: Renderer, lines: list[str]) -> str:
+    context = RequestContext(surface="console", prefix="/brief")
+    replies = [handler.handle(line, context) for line in lines]
+    return "".join(renderer.render(r.template, TEXT, **r.context()) + "\n" for r in replies)
+
+
+def test_piped_lines_get_the_handlers_replies_rendered_as_text(
+    handler: CommandHandler, renderer: Renderer
+) -> None:
+    out = console(handler, renderer, "\n".join(LINES) + "\n")
+    assert out == expected(handler, renderer, LINES)
+
+
+def test_each_kind_of_line_gets_its_kind_of_reply(handler: CommandHandler) -> None:
+    context = RequestContext(surface="console", prefix="/brief")
+    rok, help_, itpp, nonsense = (handler.handle(line, context) for line in LINES)
+    assert isinstance(rok, BriefReply) and rok.brief.topic_id == "rok"
+    assert isinstance(help_, HelpReply)
+    assert isinstance(itpp, BriefReply) and itpp.brief.topic_id == "nato"
+    assert isinstance(nonsense, NotFoundReply) and len(nonsense.suggestions) == 3
+
+
+def test_console_replies_start_as_a_reader_expects(
+    handler: CommandHandler, renderer: Renderer
+) -> None:
+    out = console(handler, renderer, "\n".join(LINES) + "\n")
+    assert out.startswith("NEW ZEALAND AND THE REPUBLIC OF KOREA\n")
+    assert "\nNEW ZEALAND AND NATO\n" in out
+    assert '\nNo topic matches "nonsense qqq".\n' in out
+    assert '"/brief topics"' in out
+
+
+def test_no_prompt_when_not_a_terminal_blank_lines_skipped_and_quit_stops(
+    handler: CommandHandler, renderer: Renderer
+) -> None:
+    out = console(handler, renderer, "\n   \n/brief help\nquit\n/brief rok\n")
+    assert out == expected(handler, renderer, ["/brief help"])
+    assert "briefbot>" not in out
+
+
+def test_input_without_a_final_newline_is_answered(
+    handler: CommandHandler, renderer: Renderer
+) -> None:
+    assert console(handler, renderer, "/brief rok") == expected(handler, renderer, ["/brief rok"])
+
+
+def test_full_brief_from_the_console(
+    handler: CommandHandler, renderer: Renderer, factbase: FactBase
+) -> None:
+    out = console(handler, renderer, "/brief full rok\n")
+    assert out.count("\n- ") == len(factbase.facts_for("rok"))
+    assert "more facts" not in out
+
+
+def test_real_console_process_reads_piped_stdin(handler: CommandHandler) -> None:
+    script = Path(sys.executable).with_name("briefbot")
+    command = [str(script)] if script.exists() else ["briefbot"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    stdin = "\n".join(LINES) + "\n"
+    before = dt.date.today()
+    done = subprocess.run(
+        [*command, "console"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("NEW ZEALAND AND THE REPUBLIC OF KOREA\n")
+    # Both use today's date: the same lines in-process give the same text (unless midnight
+    # passed in between, when the age of the sources differs by a day).
+    out = io.StringIO()
+    assert main(["console"], stdout=out, stdin=io.StringIO(stdin)) == 0
+    if dt.date.today() == before:
+        assert done.stdout == out.getvalue()

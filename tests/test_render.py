@@ -1,0 +1,289 @@
+"""Rendering briefs: text snapshots, Markdown, and Block Kit payloads within Slack's limits.
+
+The text snapshots live in tests/snapshots/. After an intended change to a template or to the
+seeds, rewrite them with `BRIEFBOT_UPDATE_SNAPSHOTS=1 pytest tests/test_render.py` and review the
+diff like code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.brief import DEFAULT_KEY_FACTS
+from bot.cli import main
+from bot.commands import BriefReply, CommandHandler
+from bot.factbase import FactBase, load_factbase
+from bot.render import BLOCKS, MARKDOWN, MRKDWN, TEXT, Renderer
+from bot.slack.limits import MAX_BLOCKS, check_message
+from bot.slack.messages import MessageBuilder, recompose_with
+from bot.state import Knowledge, KnowledgeHolder
+from tests.conftest import TEMPLATES
+from tests.seedkit import fact_yaml, make_seeds, topics_yaml
+
+TODAY = dt.date(2026, 11, 23)
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+UPDATE_SNAPSHOTS = "BRIEFBOT_UPDATE_SNAPSHOTS"
+
+
+def assert_matches_snapshot(name: str, text: str) -> None:
+    """Compare with tests/snapshots/NAME exactly, or rewrite it when asked to."""
+    path = SNAPSHOTS / name
+    if os.environ.get(UPDATE_SNAPSHOTS) == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.is_file(), f"no snapshot {path}: run with {UPDATE_SNAPSHOTS}=1 to write it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from its snapshot; if the change is intended, run with "
+        f"{UPDATE_SNAPSHOTS}=1 and review the diff"
+    )
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads settings from the environment: use the defaults (the bundled seeds)."""
+    for name in list(os.environ):
+        if name.startswith(("BRIEFBOT_", "SLACK_")) and name != UPDATE_SNAPSHOTS:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(TEMPLATES)
+
+
+def handler_for(factbase: FactBase) -> CommandHandler:
+    return CommandHandler(KnowledgeHolder(Knowledge.build(factbase)), today=lambda: TODAY)
+
+
+def brief_reply(handler: CommandHandler, topic_id: str, *, full: bool = False) -> BriefReply:
+    reply = handler.brief_for_topic(topic_id, query=topic_id, resolved_by="alias", full=full)
+    assert isinstance(reply, BriefReply)
+    return reply
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue()
+
+
+def text_objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every text object (plain_text or mrkdwn) anywhere in a payload."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            yield node
+        for value in node.values():
+            yield from text_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from text_objects(item)
+
+
+def keys_anywhere(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for v in node.values() for k in keys_anywhere(v)}
+    if isinstance(node, list):
+        return {k for item in node for k in keys_anywhere(item)}
+    return set()
+
+
+# --- text and Markdown -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic_id", ["nato", "rok"])
+def test_text_brief_matches_its_snapshot(topic_id: str) -> None:
+    code, out = cli("brief", topic_id, "--today", TODAY.isoformat())
+    assert code == 0
+    assert_matches_snapshot(f"brief_{topic_id}.txt", out)
+
+
+def test_text_brief_reads_top_down_with_cited_facts_and_sources(
+    factbase: FactBase, renderer: Renderer
+) -> None:
+    reply = brief_reply(handler_for(factbase), "nato")
+    text = renderer.render("brief", TEXT, **reply.context())
+    lines = text.splitlines()
+    assert lines[0] == factbase.topics["nato"].title.upper()
+    headings = [h for h in ("KEY FACTS", "TIMELINE", "SOURCES") if h in lines]
+    assert headings == ["KEY FACTS", "TIMELINE", "SOURCES"]
+    assert sum(line.startswith("- ") for line in lines) == DEFAULT_KEY_FACTS
+    assert f"{reply.brief.omitted} more facts: use --full" in lines
+    for source in reply.brief.sources:
+        assert any(line.startswith(f"[{source.n}] {source.title}.") for line in lines)
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+def test_stale_brief_says_so_at_the_top(factbase: FactBase, renderer: Renderer) -> None:
+    reply = brief_reply(handler_for(factbase), "nato")
+    assert reply.brief.stale
+    second_line = renderer.render("brief", TEXT, **reply.context()).splitlines()[1]
+    assert second_line.startswith("!! Possibly out of date: the newest cited source")
+
+
+def test_markdown_brief_has_headings_quotes_a_timeline_table_and_linked_sources(
+    factbase: FactBase, renderer: Renderer
+) -> None:
+    reply = brief_reply(handler_for(factbase), "rok")
+    md = renderer.render("brief", MARKDOWN, **reply.context())
+    assert md.startswith(f"# {factbase.topics['rok'].title}\n")
+    for heading in ("## Key facts", "## Timeline", "## Sources"):
+        assert f"\n{heading}\n" in md
+    assert "| Date | What | Sources |" in md
+    assert md.count("\n  > [") >= DEFAULT_KEY_FACTS
+    linked = [s for s in reply.brief.sources if s.url]
+    assert linked, "the bundled ROK sources have URLs"
+    for source in reply.brief.sources:
+        shown = f"[{source.title}]({source.url})" if source.url else source.title
+        assert f"{source.n}. {shown}. {source.publisher}" in md
+
+
+def test_markdown_table_cells_escape_pipes(tmp_path: Path, renderer: Renderer) -> None:
+    facts = fact_yaml("f1", statement='"Either this | or that."')
+    factbase = load_factbase(make_seeds(tmp_path, facts=facts)).require()
+    md = renderer.render("brief", MARKDOWN, **brief_reply(handler_for(factbase), "alpha").context())
+    assert "| Either this \\| or that. |" in md
+
+
+def test_mrkdwn_brief_renders_in_full_and_short(factbase: FactBase, renderer: Renderer) -> None:
+    reply = brief_reply(handler_for(factbase), "rok")
+    full = renderer.render("brief", MRKDWN, **reply.context())
+    short = renderer.render("brief", MRKDWN, short=True, **reply.context())
+    assert full.startswith(f"*{factbase.topics['rok'].title}*")
+    assert short in full
+    assert full.count("\n• ") == DEFAULT_KEY_FACTS and "• " not in short
+
+
+def test_every_template_compiles(renderer: Renderer) -> None:
+    assert renderer.check() == []
+
+
+# --- Block Kit ------------------------------------------------------------------------------
+
+
+def payload_for(
+    renderer: Renderer, handler: CommandHandler, reply: BriefReply, **options: Any
+) -> dict[str, Any]:
+    return MessageBuilder(renderer).build(
+        reply, recompose=recompose_with(handler, reply), **options
+    )
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_every_topic_builds_a_payload_within_slack_limits(
+    factbase: FactBase, renderer: Renderer, full: bool
+) -> None:
+    handler = handler_for(factbase)
+    for topic_id in sorted(factbase.topics):
+        payload = payload_for(renderer, handler, brief_reply(handler, topic_id, full=full))
+        assert check_message(payload) == [], topic_id
+        assert "link_names" not in keys_anywhere(payload)
+        json.dumps(payload)  # plain JSON, as it is sent
+
+
+def test_largest_topic_in_full_within_slack_limits_also_when_shared(
+    factbase: FactBase, renderer: Renderer
+) -> None:
+    handler = handler_for(factbase)
+    largest = max(sorted(factbase.topics), key=lambda t: len(factbase.facts_for(t)))
+    reply = brief_reply(handler, largest, full=True)
+    for options in ({"interactive": False}, {"shared_by": "U0123ABCD"}):
+        payload = payload_for(renderer, handler, reply, **options)
+        assert check_message(payload) == [], options
+
+
+def test_every_mrkdwn_text_object_is_verbatim(factbase: FactBase, renderer: Renderer) -> None:
+    handler = handler_for(factbase)
+    for topic_id in ("nato", "rok"):
+        payload = payload_for(renderer, handler, brief_reply(handler, topic_id, full=True))
+        mrkdwn = [t for t in text_objects(payload["blocks"]) if t["type"] == "mrkdwn"]
+        assert mrkdwn
+        assert all(t.get("verbatim") is True for t in mrkdwn)
+
+
+def test_facts_in_a_payload_carry_their_citations_and_quotes(
+    factbase: FactBase, renderer: Renderer
+) -> None:
+    handler = handler_for(factbase)
+    reply = brief_reply(handler, "rok")
+    payload = payload_for(renderer, handler, reply)
+    texts = [t["text"] for t in text_objects(payload["blocks"])]
+    for fact in reply.brief.facts:
+        (section,) = [
+            t
+            for t in texts
+            if t.startswith("• ")
+            and f"[{fact.quotes[0].n}] “" in t
+            and fact.statement[:40].replace("&", "&amp;") in t
+        ]
+        assert "".join(f"[{n}]" for n in fact.citations) in section
+    assert f"{reply.brief.omitted} more facts: use *Full brief*" in texts
+    actions = [b for b in payload["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == ["share_brief", "full_brief"]
+
+
+def _long_topic(tmp_path: Path, count: int) -> FactBase:
+    statement = " ".join(["A long statement about fisheries patrols and cyber security."] * 12)
+    facts = "".join(
+        fact_yaml(
+            f"f{i}",
+            statement=statement,
+            date=f"2021-03-{1 + i % 28:02d}",
+            extra="also:\n  - source: doc-one\n    quote: The plan covers\n",
+        )
+        for i in range(1, count + 1)
+    )
+    return load_factbase(make_seeds(tmp_path, facts=facts, topics=topics_yaml("alpha"))).require()
+
+
+def test_a_topic_too_long_for_one_message_is_cut_with_a_visible_count(
+    tmp_path: Path, renderer: Renderer
+) -> None:
+    factbase = _long_topic(tmp_path, 300)
+    handler = handler_for(factbase)
+    reply = brief_reply(handler, "alpha", full=True)
+    payload = payload_for(renderer, handler, reply)
+    assert check_message(payload) == []
+    assert len(payload["blocks"]) <= MAX_BLOCKS
+    shown = sum(
+        1
+        for b in payload["blocks"]
+        if b["type"] == "section" and b["text"]["text"].startswith("• ")
+    )
+    assert 0 < shown < 300
+    notes = [t["text"] for t in text_objects(payload["blocks"]) if "more facts" in t["text"]]
+    assert notes == [
+        f"{300 - shown} more facts did not fit in one Slack message: "
+        "use `/brief search WORDS` to find any fact"
+    ]
+    buttons = [
+        e["action_id"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == ["share_brief"]  # no "Full brief" button on a brief that is already full
+
+
+def test_a_short_brief_cut_to_fit_offers_the_full_brief(tmp_path: Path, renderer: Renderer) -> None:
+    factbase = _long_topic(tmp_path, 300)
+    handler = handler_for(factbase)
+    payload = payload_for(renderer, handler, brief_reply(handler, "alpha"))
+    assert check_message(payload) == []
+    notes = [t["text"] for t in text_objects(payload["blocks"]) if "more facts" in t["text"]]
+    assert len(notes) == 1 and notes[0].endswith(" more facts: use *Full brief*")
+
+
+def test_block_kit_template_renders_without_the_optional_variables(
+    factbase: FactBase, renderer: Renderer
+) -> None:
+    reply = brief_reply(handler_for(factbase), "nato")
+    blocks = renderer.render_blocks("brief", **reply.context())
+    assert blocks[0]["type"] == "header"
+    assert blocks[-1]["type"] == "actions"  # interactive unless told otherwise
+    assert renderer.render("brief", BLOCKS, **reply.context()).startswith("[")

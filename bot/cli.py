@@ -112,7 +112,9 @@ def main(
     if args.command == "reminders":
         return run_reminder_command(args, settings, holder.current, renderer, out)
     schedule, _problems = load_schedule(settings, holder.current.factbase)  # check reports them
-    handler = CommandHandler(holder, stale_days=settings.stale_days, upcoming=schedule.upcoming)
+    handler = CommandHandler(
+        holder, stale_days=settings.stale_days, upcoming=schedule.upcoming, today=settings.today
+    )
     if args.command == "brief":
         return _brief(args, handler, renderer, out)
     if args.command == "topics":

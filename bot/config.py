@@ -7,6 +7,7 @@ secrets are wrapped in `Secret`, whose `repr` and `str` never show the value.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -114,6 +115,10 @@ class Settings:
             shown = _mask_url(value) if f.name == "database_url" else repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
+
+    def today(self) -> dt.date:
+        """Today in the team's time zone (not the machine's, which is UTC in a container)."""
+        return dt.datetime.now(self.timezone).date()
 
     @property
     def database_url_masked(self) -> str:

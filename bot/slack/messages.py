@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.commands import BriefReply, CommandHandler, Reply
 from bot.render import MRKDWN, Renderer
-from bot.slack.limits import check_message
+from bot.slack.limits import MAX_BLOCKS, check_message
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ class MessageBuilder:
         if recompose is None:
             raise ValueError("a brief that breaks Slack's limits needs `recompose` to be cut")
         # Binary search for the most key facts that fit; 0 facts always fits.
-        low, high = 0, len(reply.brief.facts) - 1
+        # One block per fact, so no more than MAX_BLOCKS facts can ever fit: start there.
+        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS)
         best: dict[str, Any] | None = None
         while low <= high:
             middle = (low + high) // 2
@@ -125,4 +126,11 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters of already-escaped text, never cutting an entity in half."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity we write
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"

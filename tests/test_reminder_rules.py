@@ -11,6 +11,7 @@ import pytest
 
 from bot.dates import PartialDate
 from bot.factbase import FactBase, load_factbase
+from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.rules import (
     DEFAULT_LEAD_DAYS,
     ReminderRule,
@@ -47,10 +48,13 @@ def load(tmp_path: Path, factbase: FactBase, text: str
     return rules, [str(p) for p in problems]
 
 
-def test_real_seeds_reminders_load_without_problems() -> None:
+def test_real_seeds_reminders_load_without_errors() -> None:
     factbase = load_factbase(REPO / "seeds").require()
     rules, problems = load_reminder_rules(REPO / "seeds" / "reminders.yaml", factbase)
-    assert problems == []
+    assert [p for p in problems if p.severity == "error"] == []
+    # The issue's year-only examples are kept, with a warning that nothing is posted for them.
+    assert sorted(p.message.split(":")[0] for p in problems) == [
+        "rule 'boe-declaration'", "rule 'nz-nato-formal-cooperation'"]
     by_id = {r.id: r for r in rules}
     assert by_id["rok-joint-statement"].fact_id == "rok-nz-joint-statement-2024-09-04"
     assert by_id["vilnius-summit"].weekend is WeekendPolicy.PREVIOUS_WORKING_DAY
@@ -59,15 +63,18 @@ def test_real_seeds_reminders_load_without_problems() -> None:
     assert by_id["weekly-look-ahead"].kind is RuleKind.DIGEST
 
 
-def test_year_only_facts_of_the_issue_are_not_anniversaries(tmp_path: Path) -> None:
+def test_year_only_facts_of_the_issue_are_kept_but_never_posted(tmp_path: Path) -> None:
     factbase = load_factbase(REPO / "seeds").require()
     for fact_id in ("pacific-boe-declaration-2018", "nato-cooperation-formal-2001"):
         text = f"- id: x\n  kind: anniversary\n  fact: {fact_id}\n  title: X\n"
         rules, problems = load(tmp_path, factbase, text)
-        assert rules == []
+        assert [r.id for r in rules] == ["x"]
         assert len(problems) == 1
-        assert problems[0].startswith("seeds/reminders.yaml:3: error: rule 'x': fact ")
-        assert problems[0].endswith("a fact known only to the year is not an anniversary")
+        assert problems[0].startswith("seeds/reminders.yaml:3: warning: rule 'x': fact ")
+        assert "a fact known only to the year is not an anniversary" in problems[0]
+        schedule = ReminderSchedule(rules, ZoneInfo("Pacific/Auckland"), "C0TEAM")
+        start = dt.datetime(2018, 1, 1, tzinfo=dt.UTC)
+        assert schedule.occurrences(factbase, start, start + dt.timedelta(days=3650)) == []
 
 
 def test_defaults_by_kind(tmp_path: Path, factbase: FactBase) -> None:
@@ -153,8 +160,6 @@ BAD_RULES = [
     pytest.param("- id: a\n  kind: digest\n  weekend: sometimes\n",
                  3, "weekend 'sometimes' must be one of same_day, previous_working_day, "
                     "next_working_day", id="bad-weekend"),
-    pytest.param("- id: a\n  kind: anniversary\n  fact: f-year\n  title: T\n",
-                 3, "a fact known only to the year is not an anniversary", id="year-only"),
     pytest.param("- id: a\n  kind: anniversary\n  fact: f-undated\n  title: T\n",
                  3, "fact 'f-undated' has no date", id="undated-anniversary"),
     pytest.param("- id: a\n  kind: deadline\n  fact: f-undated\n  title: T\n",

@@ -349,7 +349,7 @@ def _events(rule: ReminderRule, fact: Fact | None, first: dt.date, last: dt.date
         return []
     anchor = fact.date.start
     if anchor.month is None:
-        return []  # known only to the year: the loader rejects such a rule
+        return []  # known only to the year: not an anniversary (the loader warns)
     events = []
     for year in range(max(low_year, anchor.year + 1), last.year + 1):
         if anchor.day is None:

@@ -174,9 +174,9 @@ class _RuleParser:
         rule_id = item.get("id")
         self.label = f"rule {rule_id!r}" if isinstance(rule_id, str) else "rule"
 
-    def error(self, key: str | None, message: str) -> None:
+    def error(self, key: str | None, message: str, severity: str = "error") -> None:
         line = self.item.line if key is None else self.item.line_of(key)
-        self.problems.append(Problem(self.path, line, f"{self.label}: {message}"))
+        self.problems.append(Problem(self.path, line, f"{self.label}: {message}", severity))
 
     def parse(self) -> ReminderRule | None:
         item = self.item
@@ -314,12 +314,14 @@ class _RuleParser:
                 self.error("fact", f"fact {fact.id!r} has no date, so it has no anniversary")
                 return False
             if fact.date.start.precision is Precision.YEAR:
+                # Kept, so the file says what the team would like remembered; nothing is posted
+                # until a source gives the month or the day.
                 self.error(
                     "fact",
                     f"fact {fact.id!r} is dated {fact.date.human()}: a fact known "
-                    "only to the year is not an anniversary",
+                    "only to the year is not an anniversary, so nothing is posted for this rule",
+                    severity="warning",
                 )
-                return False
         if kind is RuleKind.DEADLINE and fact is not None and due is None and fact.date is None:
             self.error("fact", f"fact {fact.id!r} has no date: give the deadline a due date")
             return False

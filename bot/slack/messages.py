@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.commands import BriefReply, CommandHandler, Reply
 from bot.render import MRKDWN, Renderer
-from bot.slack.limits import MAX_BLOCKS, check_message
+from bot.slack.limits import MAX_BLOCKS, MAX_TOTAL_BLOCKS_TEXT_CHARS, check_message
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,9 @@ class MessageBuilder:
         if recompose is None:
             raise ValueError("a brief that breaks Slack's limits needs `recompose` to be cut")
         # Binary search for the most key facts that fit; 0 facts always fits.
-        # One block per fact, so no more than MAX_BLOCKS facts can ever fit: start there.
-        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS)
+        # Upper bound: one block per fact, and the facts' raw text must fit the message's text
+        # budget (escaping only lengthens it); then binary search for the most that fit.
+        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS, _text_budget_facts(reply))
         best: dict[str, Any] | None = None
         while low <= high:
             middle = (low + high) // 2
@@ -96,6 +97,16 @@ class MessageBuilder:
         if best is None:
             raise ValueError(f"brief on {reply.brief.topic_id!r} does not fit even without facts")
         return best
+
+
+def _text_budget_facts(reply: BriefReply) -> int:
+    """How many leading facts' raw text fits in a message's total text budget at most."""
+    used = 0
+    for count, fact in enumerate(reply.brief.facts):
+        used += len(fact.statement) + sum(len(q.text) for q in fact.quotes)
+        if used > MAX_TOTAL_BLOCKS_TEXT_CHARS:
+            return count
+    return len(reply.brief.facts)
 
 
 def recompose_with(handler: CommandHandler, reply: BriefReply) -> Recompose:

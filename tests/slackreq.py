@@ -137,6 +137,15 @@ def action_form(
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def all_text(payload: Any) -> str:
+    """Every string inside a payload, joined (to look for content or unescaped markup)."""
+    if isinstance(payload, dict):
+        return " ".join(all_text(v) for v in payload.values())
+    if isinstance(payload, list):
+        return " ".join(all_text(v) for v in payload)
+    return payload if isinstance(payload, str) else ""
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:

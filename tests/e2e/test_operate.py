@@ -14,13 +14,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import SEEDS
 from tests.fakeslack import FakeSlack
-from tests.slackreq import BotProcess, event_body, slash_form
+from tests.slackreq import BotProcess, all_text, event_body, slash_form
 
 pytestmark = pytest.mark.e2e
 
@@ -56,14 +55,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError("condition not met in time")
-
-
-def texts(payload: Any) -> str:
-    if isinstance(payload, dict):
-        return " ".join(texts(v) for v in payload.values())
-    if isinstance(payload, list):
-        return " ".join(texts(v) for v in payload)
-    return payload if isinstance(payload, str) else ""
 
 
 @pytest.fixture
@@ -129,7 +120,7 @@ def test_a_broken_edit_leaves_the_last_good_fact_base_and_reports_degraded(
     assert any(re.search(r"mfat-regional-security\.yaml:\d+: error: .*does not occur", p)
                for p in ready_now["problems"])
     answer = running.post(slash_form("pacific security", response_url=fake_slack.response_url()))
-    assert answer.status == 200 and "Pacific" in texts(answer.json())
+    assert answer.status == 200 and "Pacific" in all_text(answer.json())
     assert "does not occur" in running.logs()
 
 
@@ -148,14 +139,14 @@ def test_briefbot_reload_and_the_watcher_pick_up_a_good_edit(
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "reloaded" in result.stdout, result.stderr
     answer = running.post(slash_form("zealandia defence", response_url=fake_slack.response_url()))
-    assert "No topic matches" not in texts(answer.json())
+    assert "No topic matches" not in all_text(answer.json())
     # the watcher, without any signal: add another alias and wait for the version to change
     version = json.loads(get(running.url + "/readyz")[1])["factbase"]["version"]
     add_alias(topics, "kiwi outlook")
     wait_until(lambda: json.loads(get(running.url + "/readyz")[1])["factbase"]["version"]
                != version, timeout=20)
     answer = running.post(slash_form("kiwi outlook", response_url=fake_slack.response_url()))
-    assert "No topic matches" not in texts(answer.json())
+    assert "No topic matches" not in all_text(answer.json())
 
 
 def test_reload_endpoint_accepts_only_this_machine(running: BotProcess) -> None:
@@ -172,7 +163,7 @@ def test_reload_endpoint_accepts_only_this_machine(running: BotProcess) -> None:
 def test_about_shows_version_counts_and_newest_source(running: BotProcess,
                                                       fake_slack: FakeSlack) -> None:
     body = running.post(slash_form("about", response_url=fake_slack.response_url())).json()
-    text = texts(body)
+    text = all_text(body)
     version = json.loads(get(running.url + "/readyz")[1])["factbase"]["version"]
     assert version in text and "facts" in text and "September 2025" in text
 
@@ -183,18 +174,18 @@ def test_gaps_are_recorded_and_shown_to_admins_only(running: BotProcess, fake_sl
     for query in ["fisheries in antarctica", "antarctica fisheries", "antarctic fisheries",
                   "moon base"]:
         running.post(slash_form(query, response_url=url, user_id="U0ANALYST"))
-    refused = texts(running.post(slash_form("gaps", response_url=url, user_id="U0ANALYST"))
+    refused = all_text(running.post(slash_form("gaps", response_url=url, user_id="U0ANALYST"))
                     .json())
     assert "only Briefbot's admins" in refused
 
     def shown() -> str:
-        return texts(running.post(slash_form("gaps", response_url=url, user_id=ADMIN)).json())
+        return all_text(running.post(slash_form("gaps", response_url=url, user_id=ADMIN)).json())
 
     wait_until(lambda: "3×" in shown())
     assert "moon base" in shown() and "U0ANALYST" not in shown()
-    help_for_admin = texts(running.post(slash_form("help", response_url=url, user_id=ADMIN))
+    help_for_admin = all_text(running.post(slash_form("help", response_url=url, user_id=ADMIN))
                            .json())
-    help_for_analyst = texts(running.post(slash_form("help", response_url=url,
+    help_for_analyst = all_text(running.post(slash_form("help", response_url=url,
                                                      user_id="U0ANALYST")).json())
     assert "/brief gaps" in help_for_admin and "/brief gaps" not in help_for_analyst
     env = {**os.environ, "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
@@ -211,7 +202,7 @@ def test_access_control_by_channel_and_direct_message(fake_slack: FakeSlack,
         "BRIEFBOT_REMINDERS": "off"})
     try:
         url = fake_slack.response_url()
-        elsewhere = texts(bot.post(slash_form("nato", response_url=url, channel_id="C0OTHER"))
+        elsewhere = all_text(bot.post(slash_form("nato", response_url=url, channel_id="C0OTHER"))
                           .json())
         assert "doesn't answer here" in elsewhere and "<#C0ALLOWED>" in elsewhere
         allowed = bot.post(slash_form("nato", response_url=url, channel_id="C0ALLOWED")).json()
@@ -220,6 +211,6 @@ def test_access_control_by_channel_and_direct_message(fake_slack: FakeSlack,
               "ts": "2.1", "channel": "D0DM", "event_ts": "2.1"}
         bot.post(event_body(dm, event_id="EvA1"), content_type="application/json")
         (call,) = fake_slack.wait_for("chat.postMessage")
-        assert "doesn't answer here" in texts(call.body["blocks"])
+        assert "doesn't answer here" in all_text(call.body["blocks"])
     finally:
         bot.stop()

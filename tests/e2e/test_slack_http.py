@@ -7,12 +7,11 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.fakeslack import RESPONSE_URL, FakeSlack
-from tests.slackreq import BotProcess, action_form, event_body, sign, slash_form
+from tests.slackreq import BotProcess, action_form, all_text, event_body, sign, slash_form
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +37,6 @@ def clean(slack: FakeSlack) -> Iterator[None]:
     yield
     assert slack.limit_violations == []
     assert slack.server_errors == []
-
-
-def all_text(payload: Any) -> str:
-    """Every string inside a payload, joined (to look for unescaped markup)."""
-    if isinstance(payload, dict):
-        return " ".join(all_text(v) for v in payload.values())
-    if isinstance(payload, list):
-        return " ".join(all_text(v) for v in payload)
-    return payload if isinstance(payload, str) else ""
 
 
 def test_slash_command_answers_within_3_seconds_with_an_ephemeral_cited_brief(

@@ -131,19 +131,19 @@ class SlackServices:
 
     async def post_message(
         self, client: AsyncWebClient, *, channel: str, thread_ts: str | None = None, **payload: Any
-    ) -> bool:
-        """chat.postMessage with limits checked first; False (logged) when Slack refused."""
+    ) -> str | None:
+        """chat.postMessage with limits checked first; Slack's error (logged) or None if posted."""
         ensure_within_limits(payload)
         try:
             await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **payload)
-            return True
+            return None
         except SlackApiError as exc:
-            self.slack_failed(
-                "chat.postMessage", str(exc.response.get("error")), status=exc.response.status_code
-            )
+            error = str(exc.response.get("error"))
+            self.slack_failed("chat.postMessage", error, status=exc.response.status_code)
         except (TimeoutError, OSError) as exc:
-            self.slack_failed("chat.postMessage", type(exc).__name__)
-        return False
+            error = type(exc).__name__
+            self.slack_failed("chat.postMessage", error)
+        return error
 
     def slack_failed(self, method: str, error: str, *, status: int | None = None) -> None:
         """Log and count a Slack call that failed after its retries."""
@@ -161,6 +161,7 @@ class SlackServices:
         user: str | None,
         query: str,
         surface: str = "slack",
+        slack_error: str | None = None,
     ) -> None:
         """One log line and the metrics for an answered request (the query, never a body)."""
         seconds = time.perf_counter() - started
@@ -175,6 +176,7 @@ class SlackServices:
             "request",
             extra={
                 "command": command,
+                "slack_error": slack_error,
                 "outcome": reply.kind,
                 "surface": surface,
                 "topic": brief.topic_id if brief else None,

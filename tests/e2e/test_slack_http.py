@@ -322,8 +322,18 @@ def test_failure_after_retries_is_logged_with_method_and_error(
     deadline = time.monotonic() + 5
     while "channel_not_found" not in bot.logs() and time.monotonic() < deadline:
         time.sleep(0.05)
-    line = next(entry for entry in bot.logs().splitlines() if "channel_not_found" in entry)
-    assert json.loads(line)["method"] == "chat.postMessage"
+    deadline = time.monotonic() + 5
+    while '"message": "request"' not in bot.logs().split("channel_not_found", 1)[-1] and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    entries = [json.loads(e) for e in bot.logs().splitlines() if "channel_not_found" in e]
+    failure = next(e for e in entries if e["message"] == "slack call failed")
+    assert failure["method"] == "chat.postMessage"
+    request = next(e for e in entries if e["message"] == "request")
+    assert request["command"] == "app_mention" and request["topic"] == "ip4"
+    assert request["resolved_by"] == "alias" and request["user"] == "U0USER1"
+    assert isinstance(request["latency_ms"], float)
 
 
 def test_button_whose_response_url_fails_sends_an_apology(

@@ -47,11 +47,12 @@ def register(app: AsyncApp, services: SlackServices) -> None:
         text = str(event.get("text") or "")
         reply = services.handler.handle(text, context)
         payload = services.payload(reply, interactive=False)
-        await services.post_message(
+        error = await services.post_message(
             client, channel=str(event["channel"]), thread_ts=thread_ts, **payload
         )
         command = "app_mention" if channel_type == "channel" else "message.im"
-        services.observe(command, reply, started=started, user=event.get("user"), query=text)
+        services.observe(command, reply, started=started, user=event.get("user"), query=text,
+                         slack_error=error)
 
     @app.event("app_mention")
     async def on_mention(

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from bot.brief import compose_brief  # noqa: E402
-from bot.commands import BriefReply  # noqa: E402
 from bot.factbase import FactBase, load_factbase  # noqa: E402
 from bot.factbase.yamlsrc import LineDict, _LineLoader, load_yaml  # noqa: E402
 from bot.render import TEXT, Renderer  # noqa: E402
+from bot.replies import BriefReply  # noqa: E402
 from bot.resolve import TopicResolver  # noqa: E402
 from bot.search import FactSearch  # noqa: E402
 from bot.slack.limits import check_message  # noqa: E402

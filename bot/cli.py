@@ -13,13 +13,15 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.commands import BriefReply, CommandHandler, NotFoundReply, RequestContext, topic_rows
+from bot.access import RequestContext
+from bot.commands import CommandHandler, topic_rows
 from bot.config import ConfigError, Settings
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
 from bot.reminders.cli import add_reminder_commands, load_schedule, rules_path, run_reminder_command
 from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, brief_as_json
+from bot.replies import BriefReply, NotFoundReply
 from bot.state import KnowledgeHolder
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG = 0, 1, 2
@@ -255,9 +257,9 @@ def _reload(url: str, out: TextIO) -> int:
 
 
 def _gaps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from bot.commands import GapsReply
     from bot.db import Database
     from bot.gaps import GapStore
+    from bot.replies import GapsReply
 
     database = Database(settings.database_url)
     try:

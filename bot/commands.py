@@ -1,7 +1,7 @@
 """The command handler: what a user typed in, a reply (data) out.
 
 The console, the CLI and every Slack listener call `CommandHandler.handle`; none has a copy of
-its rules. Replies are dataclasses naming the template that renders them.
+its rules. Replies (`bot.replies`) are dataclasses naming the template that renders them.
 """
 
 from __future__ import annotations
@@ -10,10 +10,28 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any
 
+from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
-from bot.gaps import GapGroup, GapStore
+from bot.gaps import GapStore
+from bot.replies import (
+    AboutReply,
+    BriefReply,
+    CommandHelp,
+    ErrorReply,
+    GapsReply,
+    HelpReply,
+    NotAllowedReply,
+    NotFoundReply,
+    ReloadOutcome,
+    ReloadReply,
+    Reply,
+    SearchReply,
+    TopicRow,
+    TopicsReply,
+    UpcomingReply,
+)
 from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
@@ -31,188 +49,6 @@ _COMMAND_RE = re.compile(r"^\s*/brief\b\s*", re.IGNORECASE)
 _FULL_RE = re.compile(r"(?:^|\s)--full(?=\s|$)")
 
 
-@dataclass(frozen=True, slots=True)
-class TopicRow:
-    """A topic as listed in help, topic lists and suggestions."""
-
-    id: str
-    title: str
-    aliases: tuple[str, ...]
-    facts: int
-
-
-@dataclass(frozen=True, slots=True)
-class CommandHelp:
-    """A usage line and what it does."""
-
-    usage: str
-    description: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Base of all replies: the template that renders it and the data it needs."""
-
-    template: ClassVar[str] = ""
-    kind: ClassVar[str] = ""
-
-    def context(self) -> dict[str, Any]:
-        """Variables for the template."""
-        return {"reply": self}
-
-
-@dataclass(frozen=True)
-class BriefReply(Reply):
-    """A brief on a topic."""
-
-    brief: Brief
-    template: ClassVar[str] = "brief"
-    kind: ClassVar[str] = "brief"
-
-    def context(self) -> dict[str, Any]:
-        return {"reply": self, "brief": self.brief}
-
-
-@dataclass(frozen=True)
-class HelpReply(Reply):
-    """Usage, the commands the user may run and the topics."""
-
-    commands: tuple[CommandHelp, ...]
-    topics: tuple[TopicRow, ...]
-    prefix: str = "/brief"
-    note: str | None = None
-    template: ClassVar[str] = "help"
-    kind: ClassVar[str] = "help"
-
-
-@dataclass(frozen=True)
-class TopicsReply(Reply):
-    """The list of topics."""
-
-    topics: tuple[TopicRow, ...]
-    prefix: str = "/brief"
-    template: ClassVar[str] = "topics"
-    kind: ClassVar[str] = "topics"
-
-
-@dataclass(frozen=True)
-class NotFoundReply(Reply):
-    """Nothing matched: the closest topics, and where to look."""
-
-    query: str
-    suggestions: tuple[TopicRow, ...]
-    prefix: str = "/brief"
-    template: ClassVar[str] = "not_found"
-    kind: ClassVar[str] = "not_found"
-
-
-@dataclass(frozen=True)
-class SearchReply(Reply):
-    """Facts matching a search across topics, each with its source."""
-
-    query: str
-    hits: tuple[dict[str, Any], ...]
-    template: ClassVar[str] = "search"
-    kind: ClassVar[str] = "search"
-
-
-@dataclass(frozen=True)
-class UpcomingReply(Reply):
-    """Reminder occurrences coming up."""
-
-    days: int
-    items: tuple[UpcomingItem, ...]
-    template: ClassVar[str] = "upcoming"
-    kind: ClassVar[str] = "upcoming"
-
-
-@dataclass(frozen=True)
-class ErrorReply(Reply):
-    """A short, user-facing message when something went wrong or is not allowed."""
-
-    message: str
-    template: ClassVar[str] = "error"
-    kind: ClassVar[str] = "error"
-
-
-@dataclass(frozen=True)
-class NotAllowedReply(Reply):
-    """The bot does not answer in this channel: where it does."""
-
-    channels: tuple[str, ...]
-    dms: bool
-    template: ClassVar[str] = "not_allowed"
-    kind: ClassVar[str] = "not_allowed"
-
-
-@dataclass(frozen=True)
-class AboutReply(Reply):
-    """The fact base being served: version, load time, size and newest source."""
-
-    version: str
-    loaded_at: str
-    facts: int
-    topics: int
-    documents: int
-    newest_source: str
-    template: ClassVar[str] = "about"
-    kind: ClassVar[str] = "about"
-
-
-@dataclass(frozen=True)
-class GapsReply(Reply):
-    """Knowledge gaps grouped by similar wording, most frequent first."""
-
-    groups: tuple[GapGroup, ...]
-    days: int
-    template: ClassVar[str] = "gaps"
-    kind: ClassVar[str] = "gaps"
-
-
-@dataclass(frozen=True)
-class ReloadOutcome:
-    """What a reload did: the version now served, and every problem if it was refused."""
-
-    ok: bool
-    version: str
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReloadReply(Reply):
-    """The outcome of `reload`."""
-
-    outcome: ReloadOutcome
-    template: ClassVar[str] = "reload"
-    kind: ClassVar[str] = "reload"
-
-
-@dataclass(frozen=True)
-class AccessPolicy:
-    """Where the bot answers and who may run admin commands (from the settings)."""
-
-    allowed_channels: frozenset[str] = frozenset()
-    allow_dms: bool = True
-    admin_users: frozenset[str] = frozenset()
-
-    def is_admin(self, ctx: RequestContext) -> bool:
-        """Admins are the listed Slack users; the console and CLI are the operator's own."""
-        return ctx.surface != "slack" or (ctx.user_id or "") in self.admin_users
-
-    def may_answer(self, ctx: RequestContext) -> bool:
-        """Whether the bot answers in the channel the request came from."""
-        if ctx.surface != "slack":
-            return True
-        if is_direct_message(ctx):
-            return self.allow_dms
-        return not self.allowed_channels or (ctx.channel_id or "") in self.allowed_channels
-
-
-def is_direct_message(ctx: RequestContext) -> bool:
-    """A DM to the bot: Slack's `im` channel type, `directmessage` name, or a D… channel id."""
-    return ctx.channel_type in ("im", "directmessage") or (ctx.channel_id or "").startswith("D")
-
-
 def about(knowledge: Knowledge) -> AboutReply:
     """The `about` reply for the fact base being served."""
     fb = knowledge.factbase
@@ -225,17 +61,6 @@ def about(knowledge: Knowledge) -> AboutReply:
         documents=len(fb.documents),
         newest_source=newest.human() if newest else "undated",
     )
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Who asked and where, as far as the handler needs to know."""
-
-    surface: str = "console"
-    user_id: str | None = None
-    channel_id: str | None = None
-    channel_type: str | None = None
-    prefix: str = "/brief"
 
 
 @dataclass
@@ -359,8 +184,11 @@ class CommandHandler:
         key = (topic_id, resolved_by, full, day, max_facts)
         brief = self._composed.get(key)
         if brief is None:
-            upcoming = (self.upcoming(knowledge, day, UPCOMING_IN_BRIEF_DAYS, topic_id)
-                        if self.upcoming else ())
+            upcoming = (
+                self.upcoming(knowledge, day, UPCOMING_IN_BRIEF_DAYS, topic_id)
+                if self.upcoming
+                else ()
+            )
             brief = compose_brief(
                 knowledge.factbase,
                 topic_id,

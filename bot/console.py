@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.commands import CommandHandler, RequestContext
+from bot.access import RequestContext
+from bot.commands import CommandHandler
 from bot.render import TEXT, Renderer
 
 PROMPT = "briefbot> "

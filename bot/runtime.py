@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.commands import AccessPolicy, CommandHandler, ReloadOutcome
+from bot.access import AccessPolicy
+from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
 from bot.factbase import load_factbase
@@ -30,6 +31,7 @@ from bot.reminders.ledger import DeliveryLedger
 from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.scheduler import ReminderScheduler
 from bot.render import Renderer
+from bot.replies import ReloadOutcome
 from bot.slack.messages import MessageBuilder
 from bot.slack.services import SlackServices
 from bot.state import Knowledge, KnowledgeHolder

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.access import RequestContext
 from bot.cli import main
-from bot.commands import BriefReply, CommandHandler, HelpReply, NotFoundReply, RequestContext
+from bot.commands import CommandHandler
 from bot.console import run_console
 from bot.factbase import FactBase
 from bot.render import TEXT, Renderer
+from bot.replies import BriefReply, HelpReply, NotFoundReply
 from bot.state import Knowledge, KnowledgeHolder
 from tests.conftest import TEMPLATES
 

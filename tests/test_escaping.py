@@ -19,10 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.access import RequestContext
 from bot.brief import Brief, BriefFact, Quote, SourceEntry, SummaryLine, UpcomingItem
-from bot.commands import BriefReply, CommandHandler, NotFoundReply, Reply, RequestContext, TopicRow
+from bot.commands import CommandHandler
 from bot.factbase import FactBase, load_factbase
 from bot.render import MRKDWN, Renderer
+from bot.replies import BriefReply, NotFoundReply, Reply, TopicRow
 from bot.slack.limits import check_message
 from bot.slack.messages import MessageBuilder, recompose_with
 from bot.state import Knowledge, KnowledgeHolder

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandHandler, UpcomingReply
+from bot.commands import CommandHandler
 from bot.dates import DateSpan, PartialDate
 from bot.factbase import FactBase, load_factbase
 from bot.reminders.occurrences import (
@@ -32,6 +32,7 @@ from bot.reminders.occurrences import (
     ordinal,
 )
 from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy, load_reminder_rules
+from bot.replies import UpcomingReply
 from bot.state import Knowledge, KnowledgeHolder
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 

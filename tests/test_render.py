@@ -19,9 +19,10 @@ import pytest
 
 from bot.brief import DEFAULT_KEY_FACTS
 from bot.cli import main
-from bot.commands import BriefReply, CommandHandler
+from bot.commands import CommandHandler
 from bot.factbase import FactBase, load_factbase
 from bot.render import BLOCKS, MARKDOWN, MRKDWN, TEXT, Renderer
+from bot.replies import BriefReply
 from bot.slack.limits import MAX_BLOCKS, check_message
 from bot.slack.messages import MessageBuilder, recompose_with
 from bot.state import Knowledge, KnowledgeHolder

@@ -12,8 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import BriefReply, CommandHandler, Reply
+from bot.commands import CommandHandler
 from bot.render import MRKDWN, Renderer
+from bot.replies import BriefReply, Reply
 from bot.slack.limits import MAX_BLOCKS, MAX_TOTAL_BLOCKS_TEXT_CHARS, check_message
 
 log = logging.getLogger(__name__)

@@ -24,17 +24,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import (
-    BriefReply,
-    CommandHandler,
-    HelpReply,
-    NotFoundReply,
-    Reply,
-    TopicsReply,
-)
+from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
+from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
 from bot.slack.limits import ensure_within_limits
 from bot.slack.messages import MessageBuilder, recompose_with
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import BriefReply
+from bot.replies import BriefReply
 from bot.slack.services import APOLOGY, SlackServices
 
 log = logging.getLogger("bot.slack")

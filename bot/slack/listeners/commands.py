@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import BriefReply, RequestContext
+from bot.access import RequestContext
+from bot.replies import BriefReply
 from bot.slack.registry import SLASH_COMMANDS
 from bot.slack.services import SlackServices
 

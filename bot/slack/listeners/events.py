@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import RequestContext
+from bot.access import RequestContext
 from bot.slack.services import SlackServices
 
 log = logging.getLogger("bot.slack")
@@ -51,8 +51,9 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             client, channel=str(event["channel"]), thread_ts=thread_ts, **payload
         )
         command = "app_mention" if channel_type == "channel" else "message.im"
-        services.observe(command, reply, started=started, user=event.get("user"), query=text,
-                         slack_error=error)
+        services.observe(
+            command, reply, started=started, user=event.get("user"), query=text, slack_error=error
+        )
 
     @app.event("app_mention")
     async def on_mention(

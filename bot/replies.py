@@ -1,0 +1,168 @@
+"""What the command handler answers: one dataclass per kind of reply, each naming its template.
+
+Replies are data; `templates/<template>.<format>.j2` decide how they look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bot.brief import Brief, UpcomingItem
+from bot.gaps import GapGroup
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """A topic as listed in help, topic lists and suggestions."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...]
+    facts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandHelp:
+    """A usage line and what it does."""
+
+    usage: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Base of all replies: the template that renders it and the data it needs."""
+
+    template: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+
+    def context(self) -> dict[str, Any]:
+        """Variables for the template."""
+        return {"reply": self}
+
+
+@dataclass(frozen=True)
+class BriefReply(Reply):
+    """A brief on a topic."""
+
+    brief: Brief
+    template: ClassVar[str] = "brief"
+    kind: ClassVar[str] = "brief"
+
+    def context(self) -> dict[str, Any]:
+        return {"reply": self, "brief": self.brief}
+
+
+@dataclass(frozen=True)
+class HelpReply(Reply):
+    """Usage, the commands the user may run and the topics."""
+
+    commands: tuple[CommandHelp, ...]
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    note: str | None = None
+    template: ClassVar[str] = "help"
+    kind: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True)
+class TopicsReply(Reply):
+    """The list of topics."""
+
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    template: ClassVar[str] = "topics"
+    kind: ClassVar[str] = "topics"
+
+
+@dataclass(frozen=True)
+class NotFoundReply(Reply):
+    """Nothing matched: the closest topics, and where to look."""
+
+    query: str
+    suggestions: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    template: ClassVar[str] = "not_found"
+    kind: ClassVar[str] = "not_found"
+
+
+@dataclass(frozen=True)
+class SearchReply(Reply):
+    """Facts matching a search across topics, each with its source."""
+
+    query: str
+    hits: tuple[dict[str, Any], ...]
+    template: ClassVar[str] = "search"
+    kind: ClassVar[str] = "search"
+
+
+@dataclass(frozen=True)
+class UpcomingReply(Reply):
+    """Reminder occurrences coming up."""
+
+    days: int
+    items: tuple[UpcomingItem, ...]
+    template: ClassVar[str] = "upcoming"
+    kind: ClassVar[str] = "upcoming"
+
+
+@dataclass(frozen=True)
+class ErrorReply(Reply):
+    """A short, user-facing message when something went wrong or is not allowed."""
+
+    message: str
+    template: ClassVar[str] = "error"
+    kind: ClassVar[str] = "error"
+
+
+@dataclass(frozen=True)
+class NotAllowedReply(Reply):
+    """The bot does not answer in this channel: where it does."""
+
+    channels: tuple[str, ...]
+    dms: bool
+    template: ClassVar[str] = "not_allowed"
+    kind: ClassVar[str] = "not_allowed"
+
+
+@dataclass(frozen=True)
+class AboutReply(Reply):
+    """The fact base being served: version, load time, size and newest source."""
+
+    version: str
+    loaded_at: str
+    facts: int
+    topics: int
+    documents: int
+    newest_source: str
+    template: ClassVar[str] = "about"
+    kind: ClassVar[str] = "about"
+
+
+@dataclass(frozen=True)
+class GapsReply(Reply):
+    """Knowledge gaps grouped by similar wording, most frequent first."""
+
+    groups: tuple[GapGroup, ...]
+    days: int
+    template: ClassVar[str] = "gaps"
+    kind: ClassVar[str] = "gaps"
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: the version now served, and every problem if it was refused."""
+
+    ok: bool
+    version: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReloadReply(Reply):
+    """The outcome of `reload`."""
+
+    outcome: ReloadOutcome
+    template: ClassVar[str] = "reload"
+    kind: ClassVar[str] = "reload"

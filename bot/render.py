@@ -168,7 +168,8 @@ class Renderer:
             blocks = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(
-                f"template {name}.blocks.json.j2 produced invalid JSON: {exc}") from exc
+                f"template {name}.blocks.json.j2 produced invalid JSON: {exc}"
+            ) from exc
         if not isinstance(blocks, list):
             raise ValueError(f"template {name}.blocks.json.j2 must produce a JSON list of blocks")
         return blocks
@@ -228,8 +229,15 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
             for f in brief.facts
         ],
         "sources": [
-            {"n": s.n, "id": s.id, "title": s.title, "publisher": s.publisher, "date": s.date,
-             "url": s.url or None, "kind": s.kind}
+            {
+                "n": s.n,
+                "id": s.id,
+                "title": s.title,
+                "publisher": s.publisher,
+                "date": s.date,
+                "url": s.url or None,
+                "kind": s.kind,
+            }
             for s in brief.sources
         ],
     }

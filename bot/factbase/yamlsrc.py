@@ -119,7 +119,10 @@ def _build(text: str) -> Any:
     try:
         get_event = loader.get_event
         scalar, mapping_start, sequence_start = (
-            events.ScalarEvent, events.MappingStartEvent, events.SequenceStartEvent)
+            events.ScalarEvent,
+            events.MappingStartEvent,
+            events.SequenceStartEvent,
+        )
         mapping_end, sequence_end = events.MappingEndEvent, events.SequenceEndEvent
         containers: list[Any] = []  # open mappings and sequences, innermost last
         keys: list[Any] = []  # for each open mapping, its key awaiting a value
@@ -136,8 +139,11 @@ def _build(text: str) -> Any:
                     not value or value[0] in _RESOLVED_FIRST_CHARS or _ALL_FIRST_CHARS
                 ):
                     tag = _plain_tag_cached(value) if len(value) <= 80 else _plain_tag(value)
-                    if tag == _INT_TAG and value.isdecimal() and value.isascii() and (
-                        value[0] != "0" or len(value) == 1
+                    if (
+                        tag == _INT_TAG
+                        and value.isdecimal()
+                        and value.isascii()
+                        and (value[0] != "0" or len(value) == 1)
                     ):
                         value = int(value)  # what PyYAML gives, without its general parser
                     elif tag != _STR_TAG:
@@ -149,15 +155,21 @@ def _build(text: str) -> Any:
                         else:
                             raise _UseFullLoader
             elif kind is mapping_start:
-                if event.anchor is not None or event.tag is not None or (
-                        containers and keys[-1] is _MISSING and type(containers[-1]) is LineDict):
+                if (
+                    event.anchor is not None
+                    or event.tag is not None
+                    or (containers and keys[-1] is _MISSING and type(containers[-1]) is LineDict)
+                ):
                     raise _UseFullLoader  # a mapping used as a key: PyYAML rejects it
                 containers.append(_new_line_dict(event.start_mark.line + 1))
                 keys.append(_MISSING)
                 continue
             elif kind is sequence_start:
-                if event.anchor is not None or event.tag is not None or (
-                        containers and keys[-1] is _MISSING and type(containers[-1]) is LineDict):
+                if (
+                    event.anchor is not None
+                    or event.tag is not None
+                    or (containers and keys[-1] is _MISSING and type(containers[-1]) is LineDict)
+                ):
                     raise _UseFullLoader
                 containers.append([])
                 keys.append(_MISSING)

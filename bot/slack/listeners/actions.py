@@ -38,6 +38,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
 
     @app.action("share_brief")
     async def share(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """The "Share in channel" button: the brief posted visibly, naming who shared it."""
         await ack()
         started = time.perf_counter()
         topic_id, full, user, response_url = parse(body)
@@ -60,6 +61,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
 
     @app.action("full_brief")
     async def full_brief(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """The "Full brief" button: the brief replaced by the version with every fact."""
         await ack()
         started = time.perf_counter()
         topic_id, _full, user, response_url = parse(body)
@@ -73,6 +75,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
 
     @app.action(_SUGGESTION_RE)
     async def suggestion(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """A suggested topic of a not-found answer: replaced by that topic's brief."""
         await ack()
         started = time.perf_counter()
         topic_id, _full, user, response_url = parse(body)

@@ -23,6 +23,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
 
     @app.command(SLASH_COMMANDS[0])
     async def brief_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        """`/brief TEXT`: answered in the acknowledgement, ephemeral unless the settings say so."""
         started = time.perf_counter()
         text = str(command.get("text") or "")
         context = RequestContext(

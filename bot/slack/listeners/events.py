@@ -59,6 +59,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     async def on_mention(
         body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        """`@briefbot ...` in a channel: answered in a thread on the mention."""
         if event.get("bot_id") or not await first_delivery(body):
             return
         await answer(
@@ -72,6 +73,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     async def on_message(
         body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        """A direct message to the bot: answered in the DM."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         if not await first_delivery(body):

@@ -1,0 +1,178 @@
+"""Facts: `facts/*.yaml`, each statement with the verbatim quotes that support it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.dates import parse_date_span
+from bot.factbase.common import SLUG_RE, Collector, check_fields, load_list_file, str_list
+from bot.factbase.documents import DocText
+from bot.factbase.model import DEFAULT_IMPORTANCE, FACT_KINDS, Citation, Document, Fact, Topic
+from bot.factbase.yamlsrc import LineDict
+from bot.text import normalize_quote
+
+FACT_FIELDS = {"id", "topics", "statement", "date", "source", "quote", "kind", "importance", "also"}
+FACT_REQUIRED = {"id", "topics", "statement", "source", "quote"}
+ALSO_FIELDS = {"source", "quote"}
+
+
+def load_facts(
+    folder: Path,
+    out: Collector,
+    digest: Any,
+    documents: dict[str, Document],
+    texts: dict[str, DocText],
+    topics: dict[str, tuple[Topic, int]],
+    seen_ids: set[str],
+) -> dict[str, Fact]:
+    """Every fact in `facts/*.yaml`, verified against its documents and topics, by id."""
+    facts: dict[str, Fact] = {}
+    if not folder.is_dir():
+        out.error(folder, 0, "facts folder is missing")
+        return facts
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    if not paths:
+        out.error(folder, 0, "no fact files (*.yaml)")
+    for path in paths:
+        for item in load_list_file(path, out, digest, "facts"):
+            if not isinstance(item, LineDict):
+                out.error(path, 1, "each fact must be a mapping (id, topics, statement, ...)")
+                continue
+            if isinstance(item.get("id"), str):
+                seen_ids.add(item["id"])
+            fact = _fact_from(path, item, out, documents, texts, topics)
+            if fact is None:
+                continue
+            if fact.id in facts:
+                first = facts[fact.id]
+                out.error(
+                    path,
+                    item.line_of("id"),
+                    f"duplicate fact id {fact.id!r} (first at {first.path}:{first.line})",
+                )
+                continue
+            facts[fact.id] = fact
+    return facts
+
+
+def _fact_from(
+    path: Path,
+    item: LineDict,
+    out: Collector,
+    documents: dict[str, Document],
+    texts: dict[str, DocText],
+    topics: dict[str, tuple[Topic, int]],
+) -> Fact | None:
+    fact_id = item.get("id")
+    label = f"fact {fact_id!r}"
+    ok = check_fields(item, FACT_FIELDS, FACT_REQUIRED, path, out, label)
+    if not isinstance(fact_id, str) or not SLUG_RE.match(fact_id):
+        out.error(path, item.line_of("id"), f"{label}: id must be a slug of a-z, 0-9 and '-'")
+        ok = False
+    topic_ids = str_list(item.get("topics"))
+    if topic_ids is None or not topic_ids:
+        if "topics" in item:
+            out.error(path, item.line_of("topics"), f"{label}: topics must be a list of topic ids")
+        ok = False
+        topic_ids = []
+    for topic_id in topic_ids:
+        if topic_id not in topics:
+            out.error(path, item.line_of("topics"), f"{label}: unknown topic {topic_id!r}")
+            ok = False
+    statement = item.get("statement")
+    if "statement" in item and (not isinstance(statement, str) or not statement.strip()):
+        out.error(path, item.line_of("statement"), f"{label}: statement must be non-empty text")
+        ok = False
+    date = None
+    try:
+        date = parse_date_span(item.get("date"))
+    except ValueError as exc:
+        out.error(path, item.line_of("date"), f"{label}: date: {exc}")
+        ok = False
+    kind = item.get("kind")
+    if kind is not None and kind not in FACT_KINDS:
+        out.error(
+            path,
+            item.line_of("kind"),
+            f"{label}: kind {kind!r} must be one of {', '.join(FACT_KINDS)}",
+        )
+        ok = False
+    importance = item.get("importance", DEFAULT_IMPORTANCE)
+    if isinstance(importance, bool) or not isinstance(importance, int) or not 1 <= importance <= 3:
+        out.error(path, item.line_of("importance"), f"{label}: importance must be 1, 2 or 3")
+        ok = False
+    citations = []
+    primary = _citation(path, item, out, documents, texts, label)
+    if primary is None:
+        ok = False
+    else:
+        citations.append(primary)
+    also = item.get("also", [])
+    if not isinstance(also, list):
+        out.error(path, item.line_of("also"), f"{label}: also must be a list of source and quote")
+        ok = False
+        also = []
+    for extra in also:
+        if not isinstance(extra, LineDict):
+            out.error(
+                path, item.line_of("also"), f"{label}: each also entry needs source and quote"
+            )
+            ok = False
+            continue
+        if not check_fields(extra, ALSO_FIELDS, ALSO_FIELDS, path, out, f"{label} also"):
+            ok = False
+            continue
+        citation = _citation(path, extra, out, documents, texts, label)
+        if citation is None:
+            ok = False
+        else:
+            citations.append(citation)
+    if not ok or not isinstance(fact_id, str) or not isinstance(statement, str):
+        return None
+    return Fact(
+        id=fact_id,
+        topics=tuple(topic_ids),
+        statement=" ".join(statement.split()),
+        date=date,
+        citations=tuple(citations),
+        kind=kind,
+        importance=importance,
+        path=out.shown(path),
+        line=item.line,
+    )
+
+
+def _citation(
+    path: Path,
+    item: LineDict,
+    out: Collector,
+    documents: dict[str, Document],
+    texts: dict[str, DocText],
+    label: str,
+) -> Citation | None:
+    source, quote = item.get("source"), item.get("quote")
+    if source is None or quote is None:
+        return None  # reported as a missing field
+    if not isinstance(source, str) or source not in documents:
+        out.error(path, item.line_of("source"), f"{label}: unknown source {source!r}")
+        return None
+    if not isinstance(quote, str) or not quote.strip():
+        out.error(path, item.line_of("quote"), f"{label}: quote must be non-empty text")
+        return None
+    wanted = normalize_quote(quote)
+    text = texts[source]
+    if wanted in text.clean:
+        return Citation(source, " ".join(quote.split()))
+    where = "lies in web-page noise" if wanted in text.noise_only else "does not occur"
+    out.error(
+        path,
+        item.line_of("quote"),
+        f"{label}: quote {_clip(quote)!r} {where} in {documents[source].path}",
+    )
+    return None
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

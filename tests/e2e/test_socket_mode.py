@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class FakeSocketMode:
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/link"
         self.acks: list[dict[str, Any]] = []
+        self.probe_port = 0
         self.connected = threading.Event()
         self._acked = threading.Condition()
         self._outbox: asyncio.Queue[dict[str, Any]] | None = None
@@ -110,13 +112,14 @@ class FakeSocketMode:
 def socket_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[FakeSocketMode, FakeSlack]]:
     socket = FakeSocketMode().start()
     fake_slack.socket_url = socket.url
+    probe_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BRIEFBOT_"))}
     env.update(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": fake_slack.base_url,
-            "PORT": str(free_port()),
+            "PORT": str(probe_port),
             "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         }
     )
@@ -130,6 +133,7 @@ def socket_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[FakeSock
     )
     try:
         assert socket.connected.wait(30), (tmp_path / "socket.log").read_text()
+        socket.probe_port = probe_port
         yield socket, fake_slack
     finally:
         process.terminate()
@@ -194,3 +198,30 @@ def test_mention_over_socket_mode_is_answered_in_its_thread(
     (call,) = slack.wait_for("chat.postMessage", timeout=10)
     assert call.body["thread_ts"] == "1700.1"
     assert slack.limit_violations == []
+
+
+def test_socket_mode_still_serves_probes_and_metrics(
+    socket_bot: tuple[FakeSocketMode, FakeSlack],
+) -> None:
+    import urllib.request
+
+    socket, _slack = socket_bot
+    base = f"http://127.0.0.1:{socket.probe_port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                assert json.loads(response.read()) == {"status": "ok"}
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
+        assert json.loads(response.read())["status"] == "ready"
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
+        assert b"briefbot_factbase_facts" in response.read()
+    request = urllib.request.Request(base + "/slack/events", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 404  # Slack reaches this bot by Socket Mode, not HTTP

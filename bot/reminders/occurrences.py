@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.brief import UpcomingItem
-from bot.dates import PartialDate, Precision
+from bot.dates import MONTH_NAMES, PartialDate, Precision
 from bot.factbase.model import Fact, FactBase
 from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy
 from bot.state import Knowledge
@@ -391,31 +391,16 @@ def ordinal(n: int) -> str:
 
 # English names whatever the process's locale (`calendar.day_abbr` follows the locale).
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTH_NAMES = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def _day_label(day: dt.date) -> str:
     """ "Thu 4 Sep 2025"."""
-    return f"{_DAY_NAMES[day.weekday()][:3]} {day.day} {_MONTH_NAMES[day.month][:3]} {day.year}"
+    return f"{_DAY_NAMES[day.weekday()][:3]} {day.day} {MONTH_NAMES[day.month][:3]} {day.year}"
 
 
 def _month_label(day: dt.date) -> str:
     """ "September 2025"."""
-    return f"{_MONTH_NAMES[day.month]} {day.year}"
+    return f"{MONTH_NAMES[day.month]} {day.year}"
 
 
 def format_when(local: dt.datetime) -> str:
@@ -441,7 +426,7 @@ def _label(rule: ReminderRule, fact: Fact | None, event: _Event, post: dt.date) 
         text = _event_label(rule, fact, event)
         if post != event.for_date:
             day = event.for_date
-            text += f" (falls on {_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month]})"
+            text += f" (falls on {_DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month]})"
         return text
     if event.kind == ANNIVERSARY_MONTH:
         return f"This month: {_event_label(rule, fact, event)}"

@@ -226,7 +226,9 @@ class ReminderDelivery:
             self.ledger.heartbeat(occ.key, now)  # a slow step passed: keep the claim fresh
         started = time.perf_counter()
         try:
-            response = self.client.chat_postMessage(channel=channel, **payload)
+            response = self.client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **payload
+            )
         except SlackApiError as exc:
             self._failed(occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
             return

@@ -129,7 +129,13 @@ class SlackServices:
         """chat.postMessage with limits checked first; Slack's error (logged) or None if posted."""
         ensure_within_limits(payload)
         try:
-            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **payload)
+            await client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                unfurl_links=False,  # sources are cited inline; previews would bury the brief
+                unfurl_media=False,
+                **payload,
+            )
             return None
         except SlackApiError as exc:
             error = str(exc.response.get("error"))

@@ -54,6 +54,7 @@ def test_slash_command_answers_within_3_seconds_with_an_ephemeral_cited_brief(
     assert {e["action_id"] for e in actions["elements"]} == {"share_brief", "full_brief"}
     assert all(s.get("text", {}).get("verbatim") for s in body["blocks"] if s["type"] == "section")
     assert "link_names" not in body
+    assert body["unfurl_links"] is False and body["unfurl_media"] is False
 
 
 def test_help_topics_and_not_found_with_suggestion_buttons(
@@ -124,6 +125,7 @@ def test_mention_is_answered_in_the_thread(bot: BotProcess, slack: FakeSlack) ->
     (call,) = slack.wait_for("chat.postMessage")
     assert call.body["channel"] == "C0CHAN1"
     assert call.body["thread_ts"] == "1700000000.000100"
+    assert call.body["unfurl_links"] in (False, "false", "0", 0)
     assert "NATO" in call.body["blocks"][0]["text"]["text"]
 
 

@@ -43,7 +43,13 @@ def register(app: AsyncApp, services: SlackServices) -> None:
         visibility = (
             services.settings.default_visibility if isinstance(reply, BriefReply) else "ephemeral"
         )
-        await ack(text=payload["text"], blocks=payload["blocks"], response_type=visibility)
+        await ack(
+            text=payload["text"],
+            blocks=payload["blocks"],
+            response_type=visibility,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         services.observe("/brief", reply, started=started, user=command.get("user_id"), query=text)
 
 

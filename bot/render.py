@@ -146,9 +146,8 @@ class Renderer:
             env.filters["link"] = {TEXT: _text_link, MARKDOWN: _markdown_link}.get(fmt, _link)
             env.filters["clip"] = _clip_mrkdwn if slack else _clip
             env.filters["mention"] = _mention
-            env.filters["channel"] = _channel if fmt in (MRKDWN, BLOCKS) else str
+            env.filters["channel"] = _channel if slack else str
             env.filters["cites"] = _cites
-            env.filters["tojson_raw"] = _tojson_raw if fmt == BLOCKS else _identity
             self._envs[fmt] = env
 
     def render(self, name: str, fmt: str, **context: Any) -> str:
@@ -183,14 +182,6 @@ class Renderer:
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(f"{path}:{exc.lineno}: template syntax: {exc.message}")
         return problems
-
-
-def _tojson_raw(value: Any) -> str:
-    return Safe(json.dumps(value))
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def _text_link(url: str, text: str) -> str:

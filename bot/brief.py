@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from bot.dates import DateSpan, PartialDate
+from bot.dates import PartialDate
 from bot.factbase.model import Fact, FactBase
 
 DEFAULT_KEY_FACTS = 8
@@ -240,8 +240,3 @@ def _staleness(
             f"more than {stale_days}: check for newer developments"
         )
     return False, None
-
-
-def date_span_label(span: DateSpan | None) -> str:
-    """A reader's label for an optional date span."""
-    return span.human() if span else "undated"

@@ -18,20 +18,19 @@ from bot.commands import CommandHandler, topic_rows
 from bot.config import ConfigError, Settings
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
-from bot.reminders.cli import add_reminder_commands, load_schedule, rules_path, run_reminder_command
+from bot.reminders.cli import (
+    add_reminder_commands,
+    cli_date,
+    load_schedule,
+    rules_path,
+    run_reminder_command,
+)
 from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, brief_as_json
 from bot.replies import BriefReply, NotFoundReply
 from bot.state import KnowledgeHolder
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG = 0, 1, 2
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--full", action="store_true", help="every fact, not only the key ones")
     brief.add_argument("--format", choices=["text", "markdown", "json", "slack"], default="text")
     brief.add_argument(
-        "--today", type=_date, help="the day to measure source age from (YYYY-MM-DD)"
+        "--today", type=cli_date, help="the day to measure source age from (YYYY-MM-DD)"
     )
 
     topics = sub.add_parser("topics", help="list the topics")
@@ -70,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--url", help="the bot's address (default: http://127.0.0.1:$PORT)")
 
     gaps = sub.add_parser("gaps", help="what people asked that the fact base answered badly")
-    gaps.add_argument("--since", type=_date, help="only since this day (YYYY-MM-DD)")
+    gaps.add_argument("--since", type=cli_date, help="only since this day (YYYY-MM-DD)")
     gaps.add_argument("--format", choices=["text", "json"], default="text")
     return parser
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from bot.text import escape_mrkdwn
+from bot.text import clip_escaped, escape_mrkdwn
 
 TEXT = "text"
 MARKDOWN = "markdown"
@@ -85,14 +85,7 @@ def _clip_mrkdwn(value: Any, limit: int) -> str:
     Slack's limits count the escaped text (`&` is sent as the five characters `&amp;`), so
     clipping first and escaping after could overflow them; an entity is never cut in half.
     """
-    text = _escaped(value)
-    if len(text) <= limit:
-        return Safe(text)
-    cut = text[: max(limit - 1, 0)]
-    amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity: 5 characters
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return Safe(cut + "…")
+    return Safe(clip_escaped(_escaped(value), limit))
 
 
 def _cites(numbers: Any) -> str:

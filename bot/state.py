@@ -28,10 +28,9 @@ class Knowledge:
 class KnowledgeHolder:
     """Holds the current `Knowledge`; readers take a snapshot, a reload swaps it whole."""
 
-    def __init__(self, knowledge: Knowledge, seeds_dir: Path | None = None) -> None:
+    def __init__(self, knowledge: Knowledge) -> None:
         self._knowledge = knowledge
         self._lock = threading.Lock()
-        self.seeds_dir = seeds_dir
 
     @property
     def current(self) -> Knowledge:
@@ -46,4 +45,4 @@ class KnowledgeHolder:
     @classmethod
     def load(cls, seeds_dir: Path) -> KnowledgeHolder:
         """Load the seeds, raising `FactBaseError` listing every problem when they do not verify."""
-        return cls(Knowledge.build(load_factbase(seeds_dir).require()), seeds_dir)
+        return cls(Knowledge.build(load_factbase(seeds_dir).require()))

@@ -59,6 +59,20 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def clip_escaped(text: str, limit: int) -> str:
+    """At most `limit` characters of mrkdwn-escaped text, ending in "…" when anything was cut.
+
+    Never cuts an entity (`&amp;`, `&lt;`, `&gt;`) in half, which would leave a stray `&`.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity: 5 characters
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
 def escape_mrkdwn(text: str) -> str:
     """Escape text for Slack mrkdwn: `&`, `<` and `>` and nothing else, as Slack documents."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -288,3 +288,12 @@ def test_block_kit_template_renders_without_the_optional_variables(
     assert blocks[0]["type"] == "header"
     assert blocks[-1]["type"] == "actions"  # interactive unless told otherwise
     assert renderer.render("brief", BLOCKS, **reply.context()).startswith("[")
+
+
+def test_clip_escaped_never_cuts_an_entity_in_half() -> None:
+    from bot.text import clip_escaped
+
+    assert clip_escaped("abc", 3) == "abc"
+    assert clip_escaped("ab&amp;cd", 5) == "ab…"
+    assert clip_escaped("abcd&lt;", 6) == "abcd…"
+    assert clip_escaped("a&gt;bcdef", 7) == "a&gt;b…"

@@ -79,7 +79,8 @@ def load_schedule(settings: Settings, factbase: FactBase) -> tuple[ReminderSched
     return ReminderSchedule(rules, settings.timezone, settings.reminder_channel), problems
 
 
-def _date(value: str) -> dt.date:
+def cli_date(value: str) -> dt.date:
+    """An argparse type for YYYY-MM-DD, with a message naming what was wrong."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -106,7 +107,7 @@ def add_reminder_commands(
     upcoming.add_argument(
         "--from",
         dest="from_date",
-        type=_date,
+        type=cli_date,
         metavar="DATE",
         help="first day, YYYY-MM-DD in BRIEFBOT_TIMEZONE (default: today)",
     )
@@ -123,7 +124,7 @@ def add_reminder_commands(
     export.add_argument(
         "--from",
         dest="from_date",
-        type=_date,
+        type=cli_date,
         metavar="DATE",
         help="first day, YYYY-MM-DD (default: today)",
     )
@@ -143,7 +144,7 @@ def add_reminder_commands(
     )
 
     log = sub.add_parser("log", help="what was posted, late, failed or missed")
-    log.add_argument("--since", type=_date, metavar="DATE", help="only occurrences due since")
+    log.add_argument("--since", type=cli_date, metavar="DATE", help="only occurrences due since")
     log.add_argument("--limit", type=_days(10_000), default=100)
     log.add_argument("--format", choices=["text", "json"], default="text")
     return reminders

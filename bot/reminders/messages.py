@@ -15,6 +15,7 @@ from bot.factbase.model import FactBase
 from bot.reminders.occurrences import DIGEST, DigestEntry, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.limits import check_message, ensure_within_limits
+from bot.text import clip_escaped
 
 __all__ = [
     "EVENT_TYPE",
@@ -178,21 +179,17 @@ def _payload(
 ) -> dict[str, Any]:
     text = renderer.render_as_mrkdwn(template, **context)
     payload: dict[str, Any] = {
-        "text": _clip(text, FALLBACK_TEXT_CHARS),
+        "text": clip_escaped(text, FALLBACK_TEXT_CHARS),
         "blocks": renderer.render_blocks(template, **context),
         "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": occurrence.key}},
     }
     if not check_message(payload):
         return payload
     # Only an absurdly long fact or title gets here: send the headline alone.
-    short = _clip(text.split("\n", 1)[0], FALLBACK_TEXT_CHARS)
+    short = clip_escaped(text.split("\n", 1)[0], FALLBACK_TEXT_CHARS)
     payload["text"] = short
     payload["blocks"] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": short, "verbatim": True}}
     ]
     ensure_within_limits(payload)
     return payload
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,6 +16,7 @@ from bot.commands import CommandHandler
 from bot.render import MRKDWN, Renderer
 from bot.replies import BriefReply, Reply
 from bot.slack.limits import MAX_BLOCKS, MAX_TOTAL_BLOCKS_TEXT_CHARS, check_message
+from bot.text import clip_escaped
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class MessageBuilder:
             text = self.renderer.render("brief", MRKDWN, short=True, **reply.context())
         else:
             text = self.renderer.render_as_mrkdwn(reply.template, **reply.context())
-        return _clip(text, FALLBACK_TEXT_CHARS)
+        return clip_escaped(text, FALLBACK_TEXT_CHARS)
 
     def _brief(
         self,
@@ -133,16 +134,5 @@ def recompose_with(handler: CommandHandler, reply: BriefReply) -> Recompose:
 def _section(text: str) -> dict[str, Any]:
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": _clip(text, 2900) or " ", "verbatim": True},
+        "text": {"type": "mrkdwn", "text": clip_escaped(text, 2900) or " ", "verbatim": True},
     }
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most `limit` characters of already-escaped text, never cutting an entity in half."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity we write
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"

@@ -190,6 +190,24 @@ def parse_date_span(value: object) -> DateSpan | None:
     return _parse_span_text(value.strip())
 
 
+def parse_partial_field(value: object) -> PartialDate | None:
+    """Parse a field that holds one partial date (no range), such as `stated` or `due`."""
+    span = parse_date_span(value)
+    if span is not None and span.is_range:
+        raise ValueError(f"{value!r}: give one date, not a range")
+    return span.start if span else None
+
+
+def parse_day(value: object) -> dt.date | None:
+    """Parse a field that holds a full calendar day (`YYYY-MM-DD`), such as `reviewed`."""
+    date = parse_partial_field(value)
+    if date is None:
+        return None
+    if date.day is None or date.month is None:
+        raise ValueError(f"{value!r}: give a full date, YYYY-MM-DD")
+    return date.first_day()
+
+
 @lru_cache(maxsize=16384)
 def _parse_span_text(text: str) -> DateSpan:
     """Parse a date or range written as text (cached: fact files repeat the same dates)."""

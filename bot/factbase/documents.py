@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.dates import parse_date_span
 from bot.factbase.common import SLUG_RE, Collector, read_text
-from bot.factbase.model import Document, SourceKind
+from bot.factbase.model import PROVENANCE_FIELDS, PROVENANCE_VALUES, Document, SourceKind
 from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
 from bot.text import normalize_quote
 
@@ -28,6 +28,10 @@ DOCUMENT_FIELDS = {
     "kind",
     "noise",
     "noise_after",
+    "said_by",
+    "outlet",
+    "provenance",
+    "provenance_note",
 }
 DOCUMENT_REQUIRED = {"id", "title", "publisher", "kind"}
 
@@ -124,7 +128,8 @@ def _document_from(
             out.error(path, line("id"), f"id {doc_id!r} does not match the file name {path.name!r}")
             ok = False
     strings = {
-        k: _text_field(header, k, path, out, line) for k in ("title", "publisher", "author", "url")
+        k: _text_field(header, k, path, out, line)
+        for k in ("title", "publisher", "author", "url", "said_by", "outlet", "provenance_note")
     }
     if strings["url"] and not URL_RE.fullmatch(strings["url"]):
         # Only web addresses become links; "<!channel|...>" is a mention in Slack's syntax.
@@ -155,8 +160,18 @@ def _document_from(
                 f"{', '.join(k.value for k in SourceKind)}",
             )
         ok = False
+    provenance = _provenance(header, path, out, line)
+    if provenance is None:
+        ok = False
     doc_text = _mask_noise(path, header, body, out, line)
-    if not ok or doc_id is None or kind is None or doc_text is None or strings["title"] is None:
+    if (
+        not ok
+        or provenance is None
+        or doc_id is None
+        or kind is None
+        or doc_text is None
+        or strings["title"] is None
+    ):
         return None
     return (
         Document(
@@ -168,9 +183,68 @@ def _document_from(
             url=strings["url"] or "",
             kind=kind,
             path=out.shown(path),
+            said_by=strings["said_by"] or _default_speaker(kind, strings),
+            outlet=strings["outlet"] or "",
+            provenance=provenance,
+            provenance_note=strings["provenance_note"] or "",
         ),
         doc_text,
     )
+
+
+def _default_speaker(kind: SourceKind, strings: dict[str, str | None]) -> str:
+    """Who speaks in a document's facts when the front matter does not say: an analysis's
+    author (by surname), otherwise the publisher."""
+    author = (strings["author"] or "").strip()
+    if kind is SourceKind.ANALYSIS and author:
+        return author.split()[-1]
+    return strings["publisher"] or ""
+
+
+def _provenance(header: LineDict, path: Path, out: Collector, line: Any) -> dict[str, str] | None:
+    """How each bibliographic field is known; a field that is set defaults to "declared"."""
+    raw = header.get("provenance")
+    result = {key: "declared" for key in PROVENANCE_FIELDS if header.get(key) not in (None, "")}
+    if raw is None:
+        return result
+    if not isinstance(raw, dict):
+        out.error(
+            path, line("provenance"), "provenance must map fields to declared|verified|inferred"
+        )
+        return None
+    ok = True
+    for key, value in raw.items():
+        if key not in PROVENANCE_FIELDS:
+            out.error(
+                path,
+                line("provenance"),
+                f"provenance: unknown field {key!r} (one of {', '.join(PROVENANCE_FIELDS)})",
+            )
+            ok = False
+        elif value not in PROVENANCE_VALUES:
+            out.error(
+                path,
+                line("provenance"),
+                f"provenance: {key}: {value!r} must be one of {', '.join(PROVENANCE_VALUES)}",
+            )
+            ok = False
+        elif header.get(key) in (None, ""):
+            out.error(path, line("provenance"), f"provenance: {key} is empty, so it has none")
+            ok = False
+        else:
+            result[key] = value
+    if (
+        result
+        and any(v != "declared" for v in result.values())
+        and not header.get("provenance_note")
+    ):
+        out.error(
+            path,
+            line("provenance"),
+            "provenance: say how verified or inferred fields are known in provenance_note",
+        )
+        ok = False
+    return result if ok else None
 
 
 def _text_field(header: LineDict, key: str, path: Path, out: Collector, line: Any) -> str | None:

@@ -5,14 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.dates import parse_date_span
+from bot.dates import PartialDate, parse_date_span, parse_day, parse_partial_field
 from bot.factbase.common import SLUG_RE, Collector, check_fields, load_list_file, str_list
 from bot.factbase.documents import DocText
-from bot.factbase.model import DEFAULT_IMPORTANCE, FACT_KINDS, Citation, Document, Fact, Topic
+from bot.factbase.model import (
+    ATTRIBUTION_VERBS,
+    DEFAULT_IMPORTANCE,
+    FACT_KINDS,
+    Citation,
+    Document,
+    Fact,
+    Topic,
+)
 from bot.factbase.yamlsrc import LineDict
 from bot.text import normalize_quote
 
-FACT_FIELDS = {"id", "topics", "statement", "date", "source", "quote", "kind", "importance", "also"}
+FACT_FIELDS = {
+    "id",
+    "topics",
+    "statement",
+    "date",
+    "source",
+    "quote",
+    "kind",
+    "importance",
+    "also",
+    "stated",
+    "stated_inferred",
+    "said_by",
+    "verb",
+    "due",
+    "outcome_of",
+    "reviewed",
+}
 FACT_REQUIRED = {"id", "topics", "statement", "source", "quote"}
 ALSO_FIELDS = {"source", "quote"}
 
@@ -71,7 +96,7 @@ def _fact_from(
         out.error(path, item.line_of("id"), f"{label}: id must be a slug of a-z, 0-9 and '-'")
         ok = False
     topic_ids = str_list(item.get("topics"))
-    if topic_ids is None or not topic_ids:
+    if topic_ids is None:
         if "topics" in item:
             out.error(path, item.line_of("topics"), f"{label}: topics must be a list of topic ids")
         ok = False
@@ -89,6 +114,41 @@ def _fact_from(
         date = parse_date_span(item.get("date"))
     except ValueError as exc:
         out.error(path, item.line_of("date"), f"{label}: date: {exc}")
+        ok = False
+    dates: dict[str, PartialDate | None] = {}
+    for key in ("stated", "due"):
+        try:
+            dates[key] = parse_partial_field(item.get(key))
+        except ValueError as exc:
+            out.error(path, item.line_of(key), f"{label}: {key}: {exc}")
+            ok = False
+    reviewed = None
+    try:
+        reviewed = parse_day(item.get("reviewed"))
+    except ValueError as exc:
+        out.error(path, item.line_of("reviewed"), f"{label}: reviewed: {exc}")
+        ok = False
+    stated_inferred = item.get("stated_inferred")
+    if stated_inferred is not None and not isinstance(stated_inferred, bool):
+        out.error(path, item.line_of("stated_inferred"), f"{label}: stated_inferred: true or false")
+        ok = False
+    said_by = item.get("said_by")
+    if said_by is not None and not isinstance(said_by, str):
+        out.error(path, item.line_of("said_by"), f"{label}: said_by must be text")
+        ok = False
+    verb = item.get("verb")
+    if verb is not None and verb not in ATTRIBUTION_VERBS:
+        out.error(
+            path,
+            item.line_of("verb"),
+            f"{label}: verb {verb!r} must be one of {', '.join(ATTRIBUTION_VERBS)}",
+        )
+        ok = False
+    outcome_of = item.get("outcome_of")
+    if outcome_of is not None and (
+        not isinstance(outcome_of, str) or not SLUG_RE.match(outcome_of)
+    ):
+        out.error(path, item.line_of("outcome_of"), f"{label}: outcome_of must be a fact id")
         ok = False
     kind = item.get("kind")
     if kind is not None and kind not in FACT_KINDS:
@@ -130,6 +190,15 @@ def _fact_from(
             citations.append(citation)
     if not ok or not isinstance(fact_id, str) or not isinstance(statement, str):
         return None
+    document = documents[citations[0].source]
+    stated = dates["stated"]
+    if stated is None:
+        stated = document.published
+        inferred = document.published_inferred
+    else:
+        inferred = False
+    if isinstance(stated_inferred, bool):
+        inferred = stated_inferred and stated is not None
     return Fact(
         id=fact_id,
         topics=tuple(topic_ids),
@@ -140,6 +209,13 @@ def _fact_from(
         importance=importance,
         path=out.shown(path),
         line=item.line,
+        stated=stated,
+        stated_inferred=inferred,
+        said_by=" ".join(said_by.split()) if isinstance(said_by, str) else document.said_by,
+        verb=verb,
+        due=dates["due"],
+        outcome_of=outcome_of,
+        reviewed=reviewed,
     )
 
 
@@ -176,3 +252,27 @@ def _citation(
 def _clip(text: str, limit: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def link_outcomes(facts: dict[str, Fact], out: Collector) -> dict[str, tuple[str, ...]]:
+    """For each target fact, the ids of the facts that report its outcome (`outcome_of`)."""
+    outcomes: dict[str, list[str]] = {}
+    for fact in facts.values():
+        if fact.outcome_of is None:
+            continue
+        target = facts.get(fact.outcome_of)
+        if target is None:
+            out.error(
+                out.root.parent / fact.path,
+                fact.line,
+                f"fact {fact.id!r}: outcome_of names unknown fact {fact.outcome_of!r}",
+            )
+        elif target.due is None:
+            out.error(
+                out.root.parent / fact.path,
+                fact.line,
+                f"fact {fact.id!r}: outcome_of {target.id!r}, which has no due date",
+            )
+        else:
+            outcomes.setdefault(target.id, []).append(fact.id)
+    return {k: tuple(v) for k, v in outcomes.items()}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.factbase.common import Collector
 from bot.factbase.documents import load_documents
-from bot.factbase.facts import load_facts
+from bot.factbase.facts import link_outcomes, load_facts
 from bot.factbase.model import Document, Fact, FactBase, Topic
 from bot.factbase.problems import FactBaseError, Problem
 from bot.factbase.topics import check_topic_summaries, load_topics
@@ -84,6 +84,7 @@ def _load(root: Path, now: dt.datetime | None) -> LoadReport:
     seen_ids: set[str] = set()
     facts = load_facts(root / "facts", out, digest, documents, texts, topics, seen_ids)
     check_topic_summaries(topics_path, topics, seen_ids, out)
+    outcomes = link_outcomes(facts, out)
     by_topic: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts.values():
         for topic_id in fact.topics:
@@ -98,6 +99,7 @@ def _load(root: Path, now: dt.datetime | None) -> LoadReport:
         version=digest.hexdigest()[:12],
         loaded_at=now or dt.datetime.now(dt.UTC),
         facts_by_topic={k: tuple(v) for k, v in by_topic.items()},
+        outcomes=outcomes,
     )
     return LoadReport(factbase, out.problems)
 

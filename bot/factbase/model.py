@@ -16,13 +16,49 @@ from bot.dates import DateSpan, PartialDate
 FACT_KINDS = ("event", "commitment", "figure", "position", "deadline")
 DEFAULT_IMPORTANCE = 2
 
+PROVENANCE_FIELDS = ("title", "publisher", "author", "published", "url")
+"""The bibliographic fields whose provenance a document records."""
+
+PROVENANCE_VALUES = ("declared", "verified", "inferred")
+"""declared: printed in the document; verified: confirmed from the public record; inferred:
+reasoned from evidence (the document's `provenance_note` says which)."""
+
+ATTRIBUTION_VERBS = (
+    "judged",
+    "reported",
+    "noted",
+    "argued",
+    "recommended",
+    "wrote",
+    "said",
+    "described",
+    "stated",
+    "claimed",
+    "observed",
+    "warned",
+)
+
 
 class SourceKind(str, Enum):
-    """How authoritative a source document is."""
+    """How authoritative a source document is, most authoritative first."""
 
     OFFICIAL = "official"
     ANALYSIS = "analysis"
+    NEWS = "news"
     COMMENTARY = "commentary"
+
+    @property
+    def rank(self) -> int:
+        """0 for official sources, rising as a kind is less authoritative."""
+        return _SOURCE_RANK[self]
+
+    @property
+    def attributed(self) -> bool:
+        """Whether statements from this kind of source name who said them (all but official)."""
+        return self is not SourceKind.OFFICIAL
+
+
+_SOURCE_RANK = {kind: rank for rank, kind in enumerate(SourceKind)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +73,22 @@ class Document:
     url: str
     kind: SourceKind
     path: str
+    said_by: str = ""
+    outlet: str = ""
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    provenance_note: str = ""
+
+    @property
+    def published_inferred(self) -> bool:
+        """Whether the publication date was inferred rather than printed or verified."""
+        return self.published is not None and self.provenance.get("published") == "inferred"
 
     @property
     def date_label(self) -> str:
-        """The publication date for readers, or "undated"."""
-        return self.published.human() if self.published else "undated"
-
-    def age_days(self, today: dt.date) -> int | None:
-        """Days from the earliest day the document may date from to `today` (None if undated)."""
+        """The publication date for readers ("July 2023", "June 2025 (inferred)", "undated")."""
         if self.published is None:
-            return None
-        return (today - self.published.first_day()).days
+            return "undated"
+        return self.published.human() + (" (inferred)" if self.published_inferred else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +101,12 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A curated statement with the verbatim quotes that support it (primary source first)."""
+    """A curated statement with the verbatim quotes that support it (primary source first).
+
+    `date` is when what the fact describes happened; `stated` when its source said it (the
+    document's date unless the fact says otherwise); `due` when a target or plan falls due.
+    `said_by` is who speaks: the document's speaker unless the fact names another.
+    """
 
     id: str
     topics: tuple[str, ...]
@@ -71,6 +117,13 @@ class Fact:
     importance: int = DEFAULT_IMPORTANCE
     path: str = ""
     line: int = 0
+    stated: PartialDate | None = None
+    stated_inferred: bool = False
+    said_by: str = ""
+    verb: str | None = None
+    due: PartialDate | None = None
+    outcome_of: str | None = None
+    reviewed: dt.date | None = None
 
     @property
     def source(self) -> str:
@@ -94,6 +147,7 @@ class TopicSentence:
 
     text: str
     facts: tuple[str, ...]
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +158,9 @@ class Topic:
     title: str
     aliases: tuple[str, ...]
     summary: tuple[TopicSentence, ...]
+    reviewed: dt.date | None = None
+    path: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +183,18 @@ class FactBase:
         dates = [d.published for d in self.documents.values() if d.published]
         return max(dates, key=PartialDate.sort_key) if dates else None
 
+    outcomes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
     def is_commentary_only(self, fact: Fact) -> bool:
         """Whether every source of a fact is commentary (the least reliable kind)."""
         return all(self.documents[s].kind is SourceKind.COMMENTARY for s in fact.sources)
+
+    def source_kind(self, fact: Fact) -> SourceKind:
+        """The kind of a fact's primary source (which decides whether it is attributed)."""
+        return self.documents[fact.source].kind
+
+    def is_lapsed(self, fact: Fact, today: dt.date) -> bool:
+        """Whether a fact's due date has passed with no fact in the base reporting the outcome."""
+        return (
+            fact.due is not None and fact.due.last_day() < today and not self.outcomes.get(fact.id)
+        )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bot.dates import parse_day
 from bot.factbase.common import SLUG_RE, Collector, check_fields, load_list_file, str_list
 from bot.factbase.model import Topic, TopicSentence
 from bot.factbase.yamlsrc import LineDict
 from bot.text import normalize_key
 
-TOPIC_FIELDS = {"id", "title", "aliases", "summary"}
+TOPIC_FIELDS = {"id", "title", "aliases", "summary", "reviewed"}
+TOPIC_REQUIRED = {"id", "title", "aliases", "summary"}
 SENTENCE_FIELDS = {"text", "facts"}
 SUMMARY_SENTENCES = 2
 
@@ -27,7 +29,7 @@ def load_topics(path: Path, out: Collector, digest: Any) -> dict[str, tuple[Topi
             out.error(path, 1, "each topic must be a mapping with id, title, aliases, summary")
             continue
         label = f"topic {item.get('id')!r}"
-        ok = check_fields(item, TOPIC_FIELDS, TOPIC_FIELDS, path, out, label)
+        ok = check_fields(item, TOPIC_FIELDS, TOPIC_REQUIRED, path, out, label)
         topic_id = item.get("id")
         if not isinstance(topic_id, str) or not SLUG_RE.match(topic_id):
             out.error(path, item.line_of("id"), f"{label}: id must be a slug of a-z, 0-9 and '-'")
@@ -43,6 +45,12 @@ def load_topics(path: Path, out: Collector, digest: Any) -> dict[str, tuple[Topi
             aliases = []
         summary = _topic_summary(item, path, out, label)
         if summary is None:
+            ok = False
+        reviewed = None
+        try:
+            reviewed = parse_day(item.get("reviewed"))
+        except ValueError as exc:
+            out.error(path, item.line_of("reviewed"), f"{label}: reviewed: {exc}")
             ok = False
         if topic_id in topics:
             out.error(
@@ -66,7 +74,16 @@ def load_topics(path: Path, out: Collector, digest: Any) -> dict[str, tuple[Topi
             else:
                 alias_owner[key] = topic_id
         if ok and summary is not None and isinstance(title, str):
-            topics[topic_id] = (Topic(topic_id, title.strip(), tuple(aliases), summary), item.line)
+            topic = Topic(
+                topic_id,
+                title.strip(),
+                tuple(aliases),
+                summary,
+                reviewed=reviewed,
+                path=out.shown(path),
+                line=item.line,
+            )
+            topics[topic_id] = (topic, item.line)
     return topics
 
 
@@ -101,7 +118,7 @@ def _topic_summary(
                 f"{label}: a summary sentence needs text and a non-empty list of fact ids",
             )
             return None
-        sentences.append(TopicSentence(" ".join(text.split()), tuple(facts)))
+        sentences.append(TopicSentence(" ".join(text.split()), tuple(facts), sentence.line))
     return tuple(sentences)
 
 

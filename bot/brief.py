@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from bot.dates import PartialDate
-from bot.factbase.model import Fact, FactBase
+from bot.factbase.model import Document, Fact, FactBase, SourceKind
+from bot.statements import claim, similar, spoken, status_of, voice_of
 
 DEFAULT_KEY_FACTS = 8
 DEFAULT_STALE_DAYS = 365
@@ -42,7 +42,13 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class BriefFact:
-    """A fact as a brief shows it: statement, date, citation numbers and quotes."""
+    """A fact as a brief shows it: what is said, by whom and when, its standing and its quotes.
+
+    `statement` is the sentence the brief prints (attributed where the speaker is not the
+    source's government); `claim` is the bare statement. `date` is when what it describes
+    happened, `stated` when its source said it, `due` when a target falls due; `lapsed` is a
+    target whose date has passed with no outcome reported, and `status` says so in words.
+    """
 
     id: str
     statement: str
@@ -52,6 +58,27 @@ class BriefFact:
     citations: tuple[int, ...]
     quotes: tuple[Quote, ...]
     commentary_only: bool
+    claim: str = ""
+    said_by: str = ""
+    attributed: bool = False
+    stated: str | None = None
+    stated_label: str | None = None
+    stated_inferred: bool = False
+    due: str | None = None
+    lapsed: bool = False
+    status: str | None = None
+    source_kind: str = "official"
+    old: bool = False
+
+    @property
+    def when_label(self) -> str | None:
+        """The date a key-fact line shows: the event's, else when an official source said it
+        (an attributed statement already names its date)."""
+        if self.date_label:
+            return self.date_label
+        if not self.attributed and self.stated_label:
+            return f"stated {self.stated_label}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +117,8 @@ class Brief:
     total_facts: int
     full: bool
     upcoming: tuple[UpcomingItem, ...] = field(default=())
+    as_of_inferred: bool = False
+    stale_facts: tuple[str, ...] = field(default=())
 
     @property
     def omitted(self) -> int:
@@ -97,20 +126,37 @@ class Brief:
         return self.total_facts - len(self.facts)
 
 
-def rank_facts(facts: Iterable[Fact], factbase: FactBase) -> list[Fact]:
-    """Facts by importance (highest first), then recency (newest first, undated last), then id.
+def topic_importance(fact: Fact, topic_id: str) -> int:
+    """A fact's importance under a topic: as curated under its first (primary) topic, one less
+    (at least 1) under the others, so a topic leads with its own material."""
+    if not fact.topics or fact.topics[0] == topic_id:
+        return fact.importance
+    return max(fact.importance - 1, 1)
 
-    Within one importance, a fact resting only on commentary comes after better-sourced ones.
+
+def rank_facts(facts: Iterable[Fact], factbase: FactBase, topic_id: str) -> list[Fact]:
+    """A topic's facts in the order a policy adviser would pick key facts.
+
+    Importance under the topic first; then the most authoritative kind of source (official,
+    analysis, news, commentary); then the most recently stated (a source with no known date
+    is not pushed back for that); then file order. Near-duplicates (`similar`) of a fact
+    already taken move behind every distinct fact, so the key facts never say one thing twice.
     """
 
-    def key(fact: Fact) -> tuple[int, bool, int, int, int, int, str]:
-        weak = factbase.is_commentary_only(fact)
-        if fact.date is None:
-            return (-fact.importance, weak, 1, 0, 0, 0, fact.id)
-        year, month, day = fact.date.latest.sort_key()
-        return (-fact.importance, weak, 0, -year, -month, -day, fact.id)
+    def key(indexed: tuple[int, Fact]) -> tuple[int, int, int, int, int, int]:
+        order, fact = indexed
+        rank = factbase.source_kind(fact).rank
+        if factbase.is_commentary_only(fact):
+            rank = SourceKind.COMMENTARY.rank
+        year, month, day = fact.stated.sort_key() if fact.stated else (9999, 0, 0)
+        return (-topic_importance(fact, topic_id), rank, -year, -month, -day, order)
 
-    return sorted(facts, key=key)
+    ordered = [fact for _order, fact in sorted(enumerate(facts), key=key)]
+    distinct: list[Fact] = []
+    repeats: list[Fact] = []
+    for fact in ordered:
+        (repeats if any(similar(fact, kept) for kept in distinct) else distinct).append(fact)
+    return distinct + repeats
 
 
 _RANKED: WeakKeyDictionary[FactBase, dict[str, list[Fact]]] = WeakKeyDictionary()
@@ -120,7 +166,7 @@ def _ranked_for(factbase: FactBase, topic_id: str) -> list[Fact]:
     """A topic's facts ranked, computed once per fact base (which never changes)."""
     per_topic = _RANKED.setdefault(factbase, {})
     if topic_id not in per_topic:
-        per_topic[topic_id] = rank_facts(factbase.facts_for(topic_id), factbase)
+        per_topic[topic_id] = rank_facts(factbase.facts_for(topic_id), factbase, topic_id)
     return per_topic[topic_id]
 
 
@@ -157,6 +203,7 @@ def compose_brief(
         limit = min(limit, max(max_facts, 0))
     shown = ranked[:limit]
     numbering = _Numbering()
+    cutoff = today - dt.timedelta(days=stale_days)
 
     summary = tuple(
         SummaryLine(
@@ -169,9 +216,12 @@ def compose_brief(
         )
         for sentence in topic.summary
     )
-    brief_facts = tuple(_brief_fact(factbase, fact, numbering) for fact in shown)
+    brief_facts = tuple(_brief_fact(factbase, fact, numbering, today, cutoff) for fact in shown)
     timeline = tuple(
-        sorted((f for f in brief_facts if f.date is not None), key=lambda f: (f.date or "", f.id))
+        sorted(
+            (f for f in brief_facts if f.date is not None and f.kind != "position"),
+            key=lambda f: (f.date or "", f.id),
+        )
     )
     sources = tuple(
         SourceEntry(
@@ -187,17 +237,26 @@ def compose_brief(
         for source_id, n in numbering.order.items()
         for doc in [factbase.documents[source_id]]
     )
-    dated = [factbase.documents[s.id].published for s in sources]
-    newest = max((d for d in dated if d is not None), key=PartialDate.sort_key, default=None)
-    stale, reason = _staleness(newest, today, stale_days)
+    cited = [factbase.documents[s.id] for s in sources]
+    newest = max(
+        (d for d in cited if d.published is not None),
+        key=lambda d: (
+            d.published.sort_key() if d.published else (0, 0, 0),
+            not d.published_inferred,
+        ),
+        default=None,
+    )
+    stale_facts = tuple(f.id for f in brief_facts if f.old)
+    stale, reason = _staleness(newest, today, stale_days, brief_facts, stale_facts)
+    as_of = newest.published if newest else None
     return Brief(
         query=query,
         topic_id=topic.id,
         title=topic.title,
         resolved_by=resolved_by,
         today=today,
-        as_of=newest.iso() if newest else None,
-        as_of_label=newest.human() if newest else "undated",
+        as_of=as_of.iso() if as_of else None,
+        as_of_label=newest.date_label if newest else "undated",
         stale=stale,
         stale_reason=reason,
         summary=summary,
@@ -207,20 +266,40 @@ def compose_brief(
         total_facts=len(ranked),
         full=full,
         upcoming=upcoming,
+        as_of_inferred=newest.published_inferred if newest else False,
+        stale_facts=stale_facts,
     )
 
 
-def _brief_fact(factbase: FactBase, fact: Fact, numbering: _Numbering) -> BriefFact:
+def _brief_fact(
+    factbase: FactBase, fact: Fact, numbering: _Numbering, today: dt.date, cutoff: dt.date
+) -> BriefFact:
     quotes = tuple(Quote(numbering.number(c.source), c.quote) for c in fact.citations)
+    voice = voice_of(factbase, fact)
+    status = status_of(factbase, fact, today)
+    statement = spoken(factbase, fact)
+    if status:
+        statement = f"{statement.rstrip('.')} ({status})."
     return BriefFact(
         id=fact.id,
-        statement=fact.statement,
+        statement=statement,
         date=fact.date.iso() if fact.date else None,
         date_label=fact.date.human() if fact.date else None,
         kind=fact.kind,
         citations=_unique(q.n for q in quotes),
         quotes=quotes,
         commentary_only=factbase.is_commentary_only(fact),
+        claim=claim(fact),
+        said_by=voice.said_by,
+        attributed=voice.attribution is not None,
+        stated=fact.stated.iso() if fact.stated else None,
+        stated_label=voice.stated_label,
+        stated_inferred=voice.stated_inferred,
+        due=fact.due.iso() if fact.due else None,
+        lapsed=factbase.is_lapsed(fact, today),
+        status=status,
+        source_kind=factbase.source_kind(fact).value,
+        old=fact.stated is not None and fact.stated.first_day() < cutoff,
     )
 
 
@@ -229,14 +308,46 @@ def _unique(numbers: Iterable[int]) -> tuple[int, ...]:
 
 
 def _staleness(
-    newest: PartialDate | None, today: dt.date, stale_days: int
+    newest: Document | None,
+    today: dt.date,
+    stale_days: int,
+    facts: tuple[BriefFact, ...],
+    old: tuple[str, ...],
 ) -> tuple[bool, str | None]:
-    if newest is None:
+    """Whether a brief may be out of date, and a reason that names what is old."""
+    if newest is None or newest.published is None:
         return True, "none of the cited sources is dated: check for newer developments"
-    age = (today - newest.first_day()).days
-    if age > stale_days:
-        return True, (
-            f"the newest cited source ({newest.human()}) is {age} days old, "
-            f"more than {stale_days}: check for newer developments"
+    age = (today - newest.published.first_day()).days
+    if age <= stale_days and not old:
+        return False, None
+    newest_part = f"the newest cited source ({newest.date_label}) is {age} days old"
+    if not old:
+        return age > stale_days, (
+            f"{newest_part}, more than {stale_days}: check for newer developments"
         )
-    return False, None
+    positions = [str(i) for i, f in enumerate(facts, 1) if f.old]
+    which = (
+        "every key fact was"
+        if len(old) == len(facts)
+        else f"key fact{'s' if len(old) > 1 else ''} {_ranges(positions)} "
+        f"{'were' if len(old) > 1 else 'was'}"
+    )
+    return True, (
+        f"{which} stated more than {stale_days} days ago, and {newest_part}: "
+        "check for newer developments"
+    )
+
+
+def _ranges(numbers: list[str]) -> str:
+    """ "1, 2, 3, 5" as "1-3, 5"."""
+    values = [int(n) for n in numbers]
+    parts: list[str] = []
+    start = prev = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == prev + 1:
+            prev = value
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if value is not None:
+            start = prev = value
+    return ", ".join(parts)

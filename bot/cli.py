@@ -16,8 +16,10 @@ from typing import TextIO
 from bot.access import RequestContext
 from bot.commands import CommandHandler, topic_rows
 from bot.config import ConfigError, Settings
+from bot.editorial import editorial_review
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
+from bot.factbase.problems import Problem
 from bot.reminders.cli import (
     add_reminder_commands,
     cli_date,
@@ -55,7 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("words", nargs="+")
     search.add_argument("--format", choices=["text", "json"], default="text")
 
-    sub.add_parser("check", help="verify the fact base and templates; exit 2 on errors")
+    check = sub.add_parser("check", help="verify the fact base and templates; exit 2 on errors")
+    check.add_argument(
+        "--editorial",
+        action="store_true",
+        help="also review as an editor: attribution, lapsed targets, near-duplicates, "
+        "unused facts, stale topics, tense (warnings)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="with --editorial: exit 2 on any editorial warning"
+    )
+    check.add_argument(
+        "--today", type=cli_date, help="the day to review against (YYYY-MM-DD; default today)"
+    )
     sub.add_parser("console", help="talk to the bot in the terminal (reads stdin when piped)")
 
     serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
@@ -94,7 +108,7 @@ def main(
     if args.command == "gaps":
         return _gaps(args, settings, out)
     if args.command == "check":
-        return _check(settings, out)
+        return _check(settings, out, args)
     if args.command == "serve":
         from bot.server import serve  # imported here: the web stack is only needed to serve
 
@@ -201,14 +215,21 @@ def _search(
     return EXIT_OK if reply.hits else EXIT_NOT_FOUND
 
 
-def _check(settings: Settings, out: TextIO) -> int:
+def _check(settings: Settings, out: TextIO, args: argparse.Namespace) -> int:
     report = load_factbase(settings.seeds_dir)
     problems = list(report.problems)
     rule_count = 0
+    editorial: list[Problem] = []
     if report.factbase is not None:
         rules, rule_problems = load_reminder_rules(rules_path(settings), report.factbase)
         problems += rule_problems
         rule_count = len(rules)
+        if args.editorial:
+            today = args.today or settings.today()
+            editorial = editorial_review(
+                report.factbase, today=today, stale_days=settings.stale_days
+            )
+            problems += editorial
     lines = iter_problem_lines(problems)
     template_problems = Renderer(settings.templates_dir).check()
     for line in lines + template_problems:
@@ -221,11 +242,15 @@ def _check(settings: Settings, out: TextIO) -> int:
         out.write(f"{errors} error(s), {warnings} warning(s)\n")
         return EXIT_CONFIG
     fb = report.require()
+    reviewed = f" ({len(editorial)} editorial)" if args.editorial else ""
     out.write(
         f"ok: {len(fb.documents)} documents, {len(fb.topics)} topics, {len(fb.facts)} facts, "
-        f"every quote verified; {rule_count} reminder rule(s); {warnings} warning(s); "
+        f"every quote verified; {rule_count} reminder rule(s); {warnings} warning(s){reviewed}; "
         f"version {fb.version}\n"
     )
+    if args.strict and editorial:
+        out.write(f"--strict: {len(editorial)} editorial warning(s)\n")
+        return EXIT_CONFIG
     return EXIT_OK
 
 

@@ -188,10 +188,14 @@ def _markdown_link(url: str, text: str) -> str:
 def brief_as_json(brief: Any) -> dict[str, Any]:
     """The machine-readable form of a `Brief`: the `--format json` contract, nothing more.
 
-    `{"query", "topic": {"id", "title"}, "resolved_by", "as_of", "stale", "facts": [{"id",
-    "statement", "date", "citation", "source", "quote", "kind"}], "sources": [{"n", "id",
-    "title", "publisher", "date", "url", "kind"}]}`; `citation` lists the numbers of every
-    source supporting the fact, `source` and `quote` are the primary one's.
+    `{"query", "topic": {"id", "title"}, "resolved_by", "as_of", "as_of_inferred", "stale",
+    "stale_facts", "facts": [{"id", "statement", "claim", "date", "citation", "source",
+    "quote", "quotes", "kind", "said_by", "stated", "stated_inferred", "due", "lapsed",
+    "commentary_only"}], "sources": [{"n", "id", "title", "publisher", "date", "url",
+    "kind"}]}`. `statement` is the sentence the brief prints (attributed where needed),
+    `claim` the bare statement; `citation` lists the numbers of every source supporting the
+    fact; `source` and `quote` are the primary one's, `quotes` all of them; `stated` and `due`
+    are ISO partial dates or null.
     """
     numbers = {s.n: s.id for s in brief.sources}
     return {
@@ -199,16 +203,26 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
         "topic": {"id": brief.topic_id, "title": brief.title},
         "resolved_by": brief.resolved_by,
         "as_of": brief.as_of,
+        "as_of_inferred": brief.as_of_inferred,
         "stale": brief.stale,
+        "stale_facts": list(brief.stale_facts),
         "facts": [
             {
                 "id": f.id,
                 "statement": f.statement,
+                "claim": f.claim,
                 "date": f.date,
                 "citation": list(f.citations),
                 "source": numbers[f.quotes[0].n],
                 "quote": f.quotes[0].text,
+                "quotes": [{"source": numbers[q.n], "n": q.n, "text": q.text} for q in f.quotes],
                 "kind": f.kind,
+                "said_by": f.said_by,
+                "stated": f.stated,
+                "stated_inferred": f.stated_inferred,
+                "due": f.due,
+                "lapsed": f.lapsed,
+                "commentary_only": f.commentary_only,
             }
             for f in brief.facts
         ],

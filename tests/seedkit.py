@@ -34,20 +34,40 @@ noise_after: "Related Publications"
 )
 
 
+STATEMENTS = (
+    "Ministers met.",
+    "A plan was agreed.",
+    "Fisheries patrols began.",
+    "Cyber security talks opened.",
+    "Trade doubled over ten years.",
+    "Defence exercises took place.",
+    "Officials reviewed crime data.",
+    "Envoys signed an accord.",
+    "A summit was convened.",
+    "Parliament passed a law.",
+)
+"""Distinct default statements, so that facts a test does not word never read as duplicates."""
+
+
+def _default_statement(fid: str) -> str:
+    digits = "".join(c for c in fid if c.isdigit())
+    return STATEMENTS[(int(digits) - 1) % len(STATEMENTS) if digits else 0]
+
+
 def fact_yaml(
     fid: str,
     *,
     topics: str = "[alpha]",
-    statement: str = "Ministers met.",
+    statement: str | None = None,
     date: str = "2021-03-03",
     source: str = "doc-one",
     quote: str = "Ministers met in Wellington",
     extra: str = "",
 ) -> str:
-    """One fact as YAML list item text."""
+    """One fact as YAML list item text (a distinct default statement per numbered id)."""
     text = f"""- id: {fid}
   topics: {topics}
-  statement: {statement}
+  statement: {statement or _default_statement(fid)}
   date: "{date}"
   source: {source}
   quote: "{quote}"

@@ -30,6 +30,10 @@ SIMILAR_STATEMENTS = 88
 SIMILAR_WITH_SHARED_QUOTE = 78
 """The lower ratio that suffices when one fact's quote lies within the other's."""
 
+SET_RATIO_MIN_WORDS = 5
+"""Below this many words a statement is compared whole: a token-set ratio would call any two
+statements alike when the shorter one's few words all occur in the longer."""
+
 
 @dataclass(frozen=True, slots=True)
 class Voice:
@@ -107,7 +111,10 @@ def similar(first: Fact, second: Fact) -> bool:
     """Whether two facts say the same thing: near-identical wording, or a shared quote and
     much the same wording."""
     a, b = first.statement.lower(), second.statement.lower()
-    score = fuzz.token_set_ratio(a, b)
+    if min(len(a.split()), len(b.split())) >= SET_RATIO_MIN_WORDS:
+        score = fuzz.token_set_ratio(a, b)
+    else:
+        score = fuzz.ratio(a, b)
     if score >= SIMILAR_STATEMENTS:
         return True
     if score < SIMILAR_WITH_SHARED_QUOTE:

@@ -18,6 +18,7 @@ from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, main
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
+from bot.statements import spoken
 from tests.seedkit import DOC, fact_yaml, make_seeds
 
 TODAY = "2026-11-23"
@@ -48,7 +49,17 @@ def cli_json(*argv: str) -> tuple[int, Any]:
 def test_json_brief_has_exactly_the_documented_fields(factbase: FactBase) -> None:
     code, doc = cli_json("brief", "nato", "--format", "json", "--today", TODAY)
     assert code == EXIT_OK
-    assert set(doc) == {"query", "topic", "resolved_by", "as_of", "stale", "facts", "sources"}
+    assert set(doc) == {
+        "query",
+        "topic",
+        "resolved_by",
+        "as_of",
+        "as_of_inferred",
+        "stale",
+        "stale_facts",
+        "facts",
+        "sources",
+    }
     assert doc["query"] == "nato"
     assert doc["topic"] == {"id": "nato", "title": factbase.topics["nato"].title}
     assert doc["resolved_by"] == "alias"
@@ -61,11 +72,38 @@ def test_json_brief_has_exactly_the_documented_fields(factbase: FactBase) -> Non
         assert source["url"] == (document.url or None)
         assert source["date"] == (document.published.iso() if document.published else None)
     assert len(doc["facts"]) == 8
+    assert isinstance(doc["as_of_inferred"], bool)
+    assert set(doc["stale_facts"]) <= {f["id"] for f in doc["facts"]}
     for fact in doc["facts"]:
-        assert set(fact) == {"id", "statement", "date", "citation", "source", "quote", "kind"}
+        assert set(fact) == {
+            "id",
+            "statement",
+            "claim",
+            "date",
+            "citation",
+            "source",
+            "quote",
+            "quotes",
+            "kind",
+            "said_by",
+            "stated",
+            "stated_inferred",
+            "due",
+            "lapsed",
+            "commentary_only",
+        }
         known = factbase.facts[fact["id"]]
-        assert fact["statement"] == known.statement
+        assert fact["statement"].startswith(spoken(factbase, known).rstrip("."))
+        assert fact["claim"][1:] == known.statement[1:]
         assert (fact["source"], fact["quote"]) == (known.source, known.quote)
+        assert [(q["source"], q["text"]) for q in fact["quotes"]] == [
+            (c.source, c.quote) for c in known.citations
+        ]
+        assert fact["said_by"] == known.said_by
+        assert fact["stated"] == (known.stated.iso() if known.stated else None)
+        assert fact["stated_inferred"] is known.stated_inferred
+        assert fact["due"] == (known.due.iso() if known.due else None)
+        assert isinstance(fact["lapsed"], bool) and isinstance(fact["commentary_only"], bool)
         assert fact["date"] == (known.date.iso() if known.date else None)
         assert fact["kind"] == known.kind
         assert fact["citation"] and all(isinstance(n, int) for n in fact["citation"])
@@ -106,7 +144,7 @@ def test_json_brief_records_how_a_question_was_resolved() -> None:
 
 def test_stale_follows_today(factbase: FactBase) -> None:
     _, old = cli_json("brief", "rok", "--format", "json", "--today", TODAY)
-    _, fresh = cli_json("brief", "rok", "--format", "json", "--today", "2025-10-01")
+    _, fresh = cli_json("brief", "rok", "--format", "json", "--today", "2025-03-01")
     assert (old["stale"], fresh["stale"]) == (True, False)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,8 @@ def test_full_brief_from_the_console(
     handler: CommandHandler, renderer: Renderer, factbase: FactBase
 ) -> None:
     out = console(handler, renderer, "/brief full rok\n")
-    assert out.count("\n- ") == len(factbase.facts_for("rok"))
+    numbered = re.findall(r"^(\d+)\. ", out, flags=re.MULTILINE)
+    assert [int(n) for n in numbered] == list(range(1, len(factbase.facts_for("rok")) + 1))
     assert "more facts" not in out
 
 

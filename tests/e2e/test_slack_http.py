@@ -91,7 +91,7 @@ def test_full_brief_button_replaces_with_the_full_version(
     facts = [
         b
         for b in call.body["blocks"]
-        if b["type"] == "section" and b["text"]["text"].startswith("•")
+        if b["type"] == "section" and re.match(r"\d+\. ", b["text"]["text"])
     ]
     assert len(facts) > 8
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
+from bot.factbase.model import FactBase
 from bot.gaps import GapStore
 from bot.replies import (
     AboutReply,
@@ -35,6 +36,7 @@ from bot.replies import (
 from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
+from bot.statements import spoken
 
 # Words that start a command rather than a topic query.
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
@@ -260,8 +262,7 @@ class CommandHandler:
     def search(self, words: str, knowledge: Knowledge | None = None) -> SearchReply:
         """Facts across topics matching the words, each with its source."""
         knowledge = knowledge or self.knowledge.current
-        docs = knowledge.factbase.documents
-        hits = tuple(_hit_row(hit, docs) for hit in knowledge.search.search(words))
+        hits = tuple(_hit_row(hit, knowledge.factbase) for hit in knowledge.search.search(words))
         return SearchReply(words[:200], hits)
 
     def _upcoming(self, rest: str, knowledge: Knowledge, today: dt.date | None) -> Reply:
@@ -291,11 +292,11 @@ def topic_rows(knowledge: Knowledge) -> tuple[TopicRow, ...]:
     )
 
 
-def _hit_row(hit: SearchHit, documents: Any) -> dict[str, Any]:
-    doc = documents[hit.fact.source]
+def _hit_row(hit: SearchHit, factbase: FactBase) -> dict[str, Any]:
+    doc = factbase.documents[hit.fact.source]
     return {
         "id": hit.fact.id,
-        "statement": hit.fact.statement,
+        "statement": spoken(factbase, hit.fact),
         "topics": hit.fact.topics,
         "date_label": hit.fact.date.human() if hit.fact.date else None,
         "source_title": doc.title,

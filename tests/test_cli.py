@@ -330,3 +330,18 @@ def test_a_bad_time_zone_exits_2_with_one_line_naming_the_variable(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
     assert "BRIEFBOT_TIMEZONE" in err[0] and "Mars/Olympus_Mons" in err[0]
+
+
+def test_search_results_say_who_said_an_analysis_fact(factbase: FactBase) -> None:
+    code, doc = cli_json("search", "wary", "--format", "json")
+    assert code == EXIT_OK
+    by_id = {hit["id"]: hit for hit in doc}
+    analysis = [
+        fid
+        for fid in by_id
+        if factbase.documents[factbase.facts[fid].source].kind.value == "analysis"
+    ]
+    assert analysis, "the bundled seeds have an analysis fact about wariness"
+    for fid in analysis:
+        assert by_id[fid]["statement"] == spoken(factbase, factbase.facts[fid])
+        assert by_id[fid]["statement"].startswith(factbase.facts[fid].said_by + " (")

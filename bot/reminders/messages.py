@@ -15,6 +15,7 @@ from bot.factbase.model import FactBase
 from bot.reminders.occurrences import DIGEST, DigestEntry, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.limits import check_message, ensure_within_limits
+from bot.statements import spoken
 from bot.text import clip_escaped
 
 __all__ = [
@@ -100,7 +101,7 @@ def reminder_view(occurrence: Occurrence, factbase: FactBase, *, late: bool) -> 
         headline=occurrence.label,
         when=occurrence.when,
         late=late,
-        statement=fact.statement if fact else None,
+        statement=spoken(factbase, fact) if fact else None,
         fact_date_label=fact.date.human() if fact and fact.date else None,
         citation=citation,
         command=_command(occurrence.topic_id),

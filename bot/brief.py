@@ -64,6 +64,7 @@ class BriefFact:
     stated: str | None = None
     stated_label: str | None = None
     stated_inferred: bool = False
+    date_inferred: bool = False
     due: str | None = None
     lapsed: bool = False
     status: str | None = None
@@ -284,7 +285,7 @@ def _brief_fact(
         id=fact.id,
         statement=statement,
         date=fact.date.iso() if fact.date else None,
-        date_label=fact.date.human() if fact.date else None,
+        date_label=fact.date_label,
         kind=fact.kind,
         citations=_unique(q.n for q in quotes),
         quotes=quotes,
@@ -295,6 +296,7 @@ def _brief_fact(
         stated=fact.stated.iso() if fact.stated else None,
         stated_label=voice.stated_label,
         stated_inferred=voice.stated_inferred,
+        date_inferred=fact.date_inferred,
         due=fact.due.iso() if fact.due else None,
         lapsed=factbase.is_lapsed(fact, today),
         status=status,

@@ -298,7 +298,7 @@ def _hit_row(hit: SearchHit, factbase: FactBase) -> dict[str, Any]:
         "id": hit.fact.id,
         "statement": spoken(factbase, hit.fact),
         "topics": hit.fact.topics,
-        "date_label": hit.fact.date.human() if hit.fact.date else None,
+        "date_label": hit.fact.date_label,
         "source_title": doc.title,
         "source_date": doc.date_label,
         "source_kind": doc.kind.value,

@@ -189,8 +189,8 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
     """The machine-readable form of a `Brief`: the `--format json` contract, nothing more.
 
     `{"query", "topic": {"id", "title"}, "resolved_by", "as_of", "as_of_inferred", "stale",
-    "stale_facts", "facts": [{"id", "statement", "claim", "date", "citation", "source",
-    "quote", "quotes", "kind", "said_by", "stated", "stated_inferred", "due", "lapsed",
+    "stale_facts", "facts": [{"id", "statement", "claim", "date", "date_inferred", "citation",
+    "source", "quote", "quotes", "kind", "said_by", "stated", "stated_inferred", "due", "lapsed",
     "commentary_only"}], "sources": [{"n", "id", "title", "publisher", "date", "url",
     "kind"}]}`. `statement` is the sentence the brief prints (attributed where needed),
     `claim` the bare statement; `citation` lists the numbers of every source supporting the
@@ -212,6 +212,7 @@ def brief_as_json(brief: Any) -> dict[str, Any]:
                 "statement": f.statement,
                 "claim": f.claim,
                 "date": f.date,
+                "date_inferred": f.date_inferred,
                 "citation": list(f.citations),
                 "source": numbers[f.quotes[0].n],
                 "quote": f.quotes[0].text,

@@ -399,9 +399,7 @@ def test_stale_exactly_from_one_day_past_the_configured_age(tmp_path: Path) -> N
     factbase = _base(tmp_path, fact_yaml("f1", date=""))
     first_day = dt.date(2021, 3, 1)  # stated March 2021: aged from the month's first day
     on_edge = brief_on(factbase, "alpha", today=first_day + dt.timedelta(days=DEFAULT_STALE_DAYS))
-    past = brief_on(
-        factbase, "alpha", today=first_day + dt.timedelta(days=DEFAULT_STALE_DAYS + 1)
-    )
+    past = brief_on(factbase, "alpha", today=first_day + dt.timedelta(days=DEFAULT_STALE_DAYS + 1))
     assert DEFAULT_STALE_DAYS == 365
     assert on_edge.stale_facts == () and past.stale_facts == ("f1",)
     assert past.stale and past.stale_reason is not None
@@ -413,3 +411,13 @@ def test_stale_age_is_configurable(tmp_path: Path) -> None:
     today = dt.date(2021, 3, 1) + dt.timedelta(days=31)
     assert brief_on(factbase, "alpha", today=today, stale_days=30).stale
     assert not brief_on(factbase, "alpha", today=today, stale_days=31).stale
+
+
+def test_an_inferred_event_date_says_so(tmp_path: Path) -> None:
+    facts = fact_yaml("f1", date="2025-07", extra="kind: event\ndate_inferred: true\n")
+    (fact,) = brief_on(_base(tmp_path, facts), "alpha").facts
+    assert (fact.date, fact.date_label, fact.date_inferred) == (
+        "2025-07",
+        "July 2025 (inferred)",
+        True,
+    )

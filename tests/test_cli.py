@@ -80,6 +80,7 @@ def test_json_brief_has_exactly_the_documented_fields(factbase: FactBase) -> Non
             "statement",
             "claim",
             "date",
+            "date_inferred",
             "citation",
             "source",
             "quote",

@@ -32,6 +32,7 @@ FACT_FIELDS = {
     "also",
     "stated",
     "stated_inferred",
+    "date_inferred",
     "said_by",
     "verb",
     "due",
@@ -129,9 +130,11 @@ def _fact_from(
         out.error(path, item.line_of("reviewed"), f"{label}: reviewed: {exc}")
         ok = False
     stated_inferred = item.get("stated_inferred")
-    if stated_inferred is not None and not isinstance(stated_inferred, bool):
-        out.error(path, item.line_of("stated_inferred"), f"{label}: stated_inferred: true or false")
-        ok = False
+    date_inferred = item.get("date_inferred", False)
+    for key, flag in (("stated_inferred", stated_inferred), ("date_inferred", date_inferred)):
+        if flag is not None and not isinstance(flag, bool):
+            out.error(path, item.line_of(key), f"{label}: {key}: true or false")
+            ok = False
     said_by = item.get("said_by")
     if said_by is not None and not isinstance(said_by, str):
         out.error(path, item.line_of("said_by"), f"{label}: said_by must be text")
@@ -211,6 +214,7 @@ def _fact_from(
         line=item.line,
         stated=stated,
         stated_inferred=inferred,
+        date_inferred=date_inferred is True and date is not None,
         said_by=" ".join(said_by.split()) if isinstance(said_by, str) else document.said_by,
         verb=verb,
         due=dates["due"],

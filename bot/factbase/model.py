@@ -106,7 +106,15 @@ class Fact:
     `date` is when what the fact describes happened; `stated` when its source said it (the
     document's date unless the fact says otherwise); `due` when a target or plan falls due.
     `said_by` is who speaks: the document's speaker unless the fact names another.
+    `date_inferred` marks a date reasoned from the text rather than printed in it.
     """
+
+    @property
+    def date_label(self) -> str | None:
+        """The date of what the fact describes, for readers, saying when it is inferred."""
+        if self.date is None:
+            return None
+        return self.date.human() + (" (inferred)" if self.date_inferred else "")
 
     id: str
     topics: tuple[str, ...]
@@ -119,6 +127,7 @@ class Fact:
     line: int = 0
     stated: PartialDate | None = None
     stated_inferred: bool = False
+    date_inferred: bool = False
     said_by: str = ""
     verb: str | None = None
     due: PartialDate | None = None

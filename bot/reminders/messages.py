@@ -102,7 +102,7 @@ def reminder_view(occurrence: Occurrence, factbase: FactBase, *, late: bool) -> 
         when=occurrence.when,
         late=late,
         statement=spoken(factbase, fact) if fact else None,
-        fact_date_label=fact.date.human() if fact and fact.date else None,
+        fact_date_label=fact.date_label if fact else None,
         citation=citation,
         command=_command(occurrence.topic_id),
     )

@@ -224,6 +224,7 @@ class CommandHandler:
             channel_type=ctx.channel_type or ctx.surface,
             outcome=outcome,
             best_score=resolution.score,
+            user=ctx.user_id,
         )
 
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:

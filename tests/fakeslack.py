@@ -492,9 +492,7 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         with_metadata = _truthy(body.get("include_all_metadata"))
         thread = [
-            m
-            for m in self._messages.get(channel, [])
-            if m["ts"] == ts or m.get("thread_ts") == ts
+            m for m in self._messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts
         ]
         shown = [dict(m) for m in thread]
         if not with_metadata:

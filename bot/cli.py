@@ -104,7 +104,8 @@ def main(
         print(f"briefbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "reload":
-        return _reload(args.url or f"http://127.0.0.1:{settings.port}", out)
+        token = settings.admin_token.reveal() if settings.admin_token else ""
+        return _reload(args.url or f"http://127.0.0.1:{settings.port}", out, token)
     if args.command == "gaps":
         return _gaps(args, settings, out)
     if args.command == "check":
@@ -254,18 +255,23 @@ def _check(settings: Settings, out: TextIO, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _reload(url: str, out: TextIO) -> int:
-    """POST /admin/reload to a running bot; 0 reloaded, 1 refused, 2 unreachable."""
+def _reload(url: str, out: TextIO, token: str) -> int:
+    """POST /admin/reload to a running bot with BRIEFBOT_ADMIN_TOKEN; 0 reloaded, 1 refused,
+    2 unreachable or not allowed."""
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url.rstrip("/") + "/admin/reload", data=b"", method="POST")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(
+        url.rstrip("/") + "/admin/reload", data=b"", method="POST", headers=headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         if exc.code != 422:
-            print(f"briefbot: reload failed: HTTP {exc.code} from {url}", file=sys.stderr)
+            hint = " (set BRIEFBOT_ADMIN_TOKEN to the bot's)" if exc.code in (401, 403) else ""
+            print(f"briefbot: reload failed: HTTP {exc.code} from {url}{hint}", file=sys.stderr)
             return EXIT_CONFIG
         body = json.loads(exc.read())
     except (OSError, ValueError) as exc:

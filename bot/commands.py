@@ -49,6 +49,8 @@ MAX_GAP_GROUPS = 30
 _MENTION_RE = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@briefbot\b)[\s:,]*", re.IGNORECASE)
 _COMMAND_RE = re.compile(r"^\s*/brief\b\s*", re.IGNORECASE)
 _FULL_RE = re.compile(r"(?:^|\s)--full(?=\s|$)")
+_DAYS_RE = re.compile(r"[0-9]{1,3}")
+"""ASCII digits only: `str.isdigit` accepts `²`, which `int()` refuses."""
 
 
 def about(knowledge: Knowledge) -> AboutReply:
@@ -107,9 +109,7 @@ class CommandHandler:
             first, _, rest = query.partition(" ")
             word = first.lower()
         if not self.access.may_answer(ctx):
-            return NotAllowedReply(
-                tuple(sorted(self.access.allowed_channels)), self.access.allow_dms
-            )
+            return self.not_allowed()
         knowledge = self.knowledge.current
         if not query or word in HELP_WORDS:
             return self.help(ctx)
@@ -126,6 +126,10 @@ class CommandHandler:
                 return ErrorReply("Sorry, only Briefbot's admins can run that.")
             return self._admin(word, ctx)
         return self.brief(query, ctx, full=full, today=today, knowledge=knowledge)
+
+    def not_allowed(self) -> NotAllowedReply:
+        """Where the bot can be used, for a request from anywhere else."""
+        return NotAllowedReply(tuple(sorted(self.access.allowed_channels)), self.access.allow_dms)
 
     def _admin(self, word: str, ctx: RequestContext) -> Reply:
         if word == "gaps":
@@ -222,6 +226,7 @@ class CommandHandler:
             channel_type=ctx.channel_type or ctx.surface,
             outcome=outcome,
             best_score=resolution.score,
+            user=ctx.user_id,
         )
 
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
@@ -267,7 +272,7 @@ class CommandHandler:
 
     def _upcoming(self, rest: str, knowledge: Knowledge, today: dt.date | None) -> Reply:
         arg = rest.strip()
-        if arg and not (arg.isdigit() and 1 <= int(arg) <= 366):
+        if arg and not (_DAYS_RE.fullmatch(arg) and 1 <= int(arg) <= 366):
             return ErrorReply("Usage: upcoming [DAYS], with DAYS a number from 1 to 366.")
         days = int(arg) if arg else 14
         assert self.upcoming is not None

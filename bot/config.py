@@ -40,6 +40,7 @@ ENVIRONMENT_VARIABLES = (
     "BRIEFBOT_ALLOW_DMS",
     "BRIEFBOT_ADMIN_USERS",
     "BRIEFBOT_WATCH_SEEDS",
+    "BRIEFBOT_ADMIN_TOKEN",
     "BRIEFBOT_LOG_LEVEL",
     "PORT",
 )
@@ -107,6 +108,7 @@ class Settings:
     allow_dms: bool = True
     admin_users: frozenset[str] = frozenset()
     watch_seeds: bool = True
+    admin_token: Secret | None = None
 
     def __repr__(self) -> str:
         parts = []
@@ -221,6 +223,12 @@ class Settings:
                 "BRIEFBOT_REMINDER_CHANNEL",
                 f"expected a channel id such as C0123ABCD, got {channel!r}",
             )
+        admin_token = secret("BRIEFBOT_ADMIN_TOKEN")
+        if admin_token is not None and len(admin_token.reveal()) < 16:
+            raise ConfigError(
+                "BRIEFBOT_ADMIN_TOKEN",
+                "expected at least 16 characters (e.g. from openssl rand -hex 32)",
+            )
         return cls(
             slack_bot_token=secret("SLACK_BOT_TOKEN", "xoxb-"),
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
@@ -242,6 +250,7 @@ class Settings:
             allow_dms=boolean("BRIEFBOT_ALLOW_DMS", True),
             admin_users=admins,
             watch_seeds=boolean("BRIEFBOT_WATCH_SEEDS", True),
+            admin_token=admin_token,
         )
 
     def require_http(self) -> None:

@@ -16,6 +16,15 @@ from typing import Any
 
 _TOKEN_RE = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_DROPPED = {"color_message"}
+"""uvicorn's copy of its message with ANSI colour codes: noise in any log."""
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters shown as escapes, so a value cannot start a forged line or move the
+    cursor on a terminal (a query with a newline or an ANSI escape)."""
+    return _CONTROL_RE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def redact(text: str) -> str:
@@ -24,7 +33,11 @@ def redact(text: str) -> str:
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    return {
+        k: v
+        for k, v in vars(record).items()
+        if k not in _STANDARD and k not in _DROPPED and not k.startswith("_")
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,8 +63,9 @@ class ReadableFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         when = dt.datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        line = f"{when} {record.levelname.lower():7} {record.name}: {redact(record.getMessage())}"
+        extras = " ".join(f"{k}={escape_controls(str(v))}" for k, v in _extras(record).items())
+        message = escape_controls(redact(record.getMessage()))
+        line = f"{when} {record.levelname.lower():7} {record.name}: {message}"
         if extras:
             line += f"  {redact(extras)}"
         if record.exc_info:

@@ -2,26 +2,31 @@
 
 Routes: `POST /slack/events` (slash commands, events, interactivity; HTTP mode only),
 `GET /healthz` (the process is up), `GET /readyz` (fact base loaded, database reachable; "degraded"
-after a refused reload), `GET /metrics` (Prometheus) and `POST /admin/reload` (loopback only; what
-`briefbot reload` calls). In Socket Mode the same probes and metrics are served on the port.
+after a refused reload), `GET /metrics` (Prometheus) and `POST /admin/reload` (needs
+`Authorization: Bearer $BRIEFBOT_ADMIN_TOKEN`; what `briefbot reload` calls). In Socket Mode the
+same probes and metrics are served on the port.
 
-A client's mistake gets a 4xx with a short JSON reason, never a 500: unsigned requests are
-refused with 401 before any parsing, and a body Bolt cannot parse gets 400.
+A client's mistake gets a 4xx with a short JSON reason, never a 500. Slack's route checks the
+signature headers' shape before reading anything (401), reads the body as a stream and stops at
+1 MB (413), verifies the signature once on the raw bytes (401; Bolt's own check is off), and
+refuses a body whose shape is not Slack's (400) before Bolt sees it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import hmac
 import logging
+import re
 import signal
 import threading
 import time
 
 import uvicorn
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -31,19 +36,33 @@ from bot.factbase.loader import iter_problem_lines
 from bot.logs import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST
 from bot.runtime import Runtime, StartupError
-from bot.slack.app import build_app
+from bot.slack.app import BotIdentity, TokenError, build_app, verify_token
+from bot.slack.payloads import MalformedRequest, parse_payload
 from bot.slack.registry import EVENTS_PATH
-from bot.slack.signing import is_valid_signature
+from bot.slack.signing import is_valid_signature, looks_signed
 
 log = logging.getLogger("bot.server")
 
 RELOAD_PATH = "/admin/reload"
 MAX_BODY_BYTES = 1_000_000
-"""Slack's payloads are far smaller; anything larger is refused with 413 unread."""
+"""Slack's payloads are far smaller; anything larger is refused with 413, unread."""
+_LENGTH_RE = re.compile(r"[0-9]{1,12}")
+
+KEEP_ALIVE_SECONDS = 5
+"""An idle connection is closed after this long (Slack opens a new one per request anyway)."""
+MAX_CONCURRENT_CONNECTIONS = 500
+"""Beyond this many connections and tasks uvicorn answers 503, keeping file descriptors free."""
+MAX_INCOMPLETE_EVENT_BYTES = 16 * 1024
+"""Request line and headers larger than this are refused."""
 
 
-def create_http_app(runtime: Runtime, *, slack: bool = True) -> Starlette:
-    """The ASGI application: Slack's route (unless `slack` is False) plus probes and metrics."""
+def create_http_app(
+    runtime: Runtime, *, slack: bool = True, identity: BotIdentity | None = None
+) -> Starlette:
+    """The ASGI application: Slack's route (unless `slack` is False) plus probes and metrics.
+
+    Slack's route needs the bot's `identity`; without one, the token is verified here.
+    """
     routes = [
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz(runtime), methods=["GET"]),
@@ -51,36 +70,63 @@ def create_http_app(runtime: Runtime, *, slack: bool = True) -> Starlette:
         Route(RELOAD_PATH, _reload(runtime), methods=["POST"]),
     ]
     if slack:
-        routes.append(Route(EVENTS_PATH, _slack_events(runtime), methods=["POST"]))
+        runtime.settings.require_http()
+        bolt = build_app(runtime.services, identity or verify_token(runtime.settings))
+        routes.append(Route(EVENTS_PATH, _slack_events(runtime.settings, bolt), methods=["POST"]))
     return Starlette(routes=routes)
 
 
-def _slack_events(runtime: Runtime):  # type: ignore[no-untyped-def]
-    settings = runtime.settings
-    settings.require_http()
+class _TooLarge(Exception):
+    """The body went past `MAX_BODY_BYTES`."""
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read as a stream and abandoned as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(status: int, reason: str) -> Response:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+def _slack_events(settings: Settings, bolt: AsyncApp):  # type: ignore[no-untyped-def]
     assert settings.slack_signing_secret is not None
     secret = settings.slack_signing_secret.reveal()
-    handler = AsyncSlackRequestHandler(build_app(runtime.services))
 
     async def slack_events(request: Request) -> Response:
-        signature = request.headers.get("x-slack-signature")
-        timestamp = request.headers.get("x-slack-request-timestamp")
-        if not signature or not timestamp:
-            return JSONResponse({"error": "missing Slack signature headers"}, status_code=401)
-        length = request.headers.get("content-length", "0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "request body too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "request body too large"}, status_code=413)
-        if not is_valid_signature(secret, body, timestamp, signature):
-            return JSONResponse({"error": "invalid or expired signature"}, status_code=401)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        if not looks_signed(timestamp, signature):
+            return _refuse(401, "missing or malformed Slack signature headers")
+        length = request.headers.get("content-length")
+        if length is not None and not _LENGTH_RE.fullmatch(length):
+            return _refuse(400, "malformed Content-Length")
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            return _refuse(413, "request body too large")
         try:
-            body.decode("utf-8")
-            return await handler.handle(request)
-        except (ValueError, KeyError, TypeError):
-            log.info("malformed Slack request refused", extra={"status": 400})
-            return JSONResponse({"error": "malformed request body"}, status_code=400)
+            body = await _read_body(request, MAX_BODY_BYTES)
+        except _TooLarge:
+            return _refuse(413, "request body too large")
+        except ClientDisconnect:
+            log.info("client disconnected before sending the whole body")
+            return Response(status_code=400)
+        if not is_valid_signature(secret, body, timestamp, signature):
+            return _refuse(401, "invalid or expired signature")
+        try:
+            parse_payload(body, request.headers.get("content-type"))
+            bolt_request = to_async_bolt_request(request, body)
+        except (MalformedRequest, ValueError, KeyError, TypeError, AttributeError) as exc:
+            reason = str(exc)[:200]
+            log.info("malformed Slack request refused", extra={"status": 400, "reason": reason})
+            return _refuse(400, "malformed request body")
+        return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
     return slack_events
 
@@ -105,16 +151,13 @@ def _metrics(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 def _reload(runtime: Runtime):  # type: ignore[no-untyped-def]
+    token = runtime.settings.admin_token
+
     async def reload(request: Request) -> Response:
-        host = request.client.host if request.client else ""
-        try:
-            local = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = False
-        if not local:
-            return JSONResponse(
-                {"error": "reload is only accepted from this machine"}, status_code=403
-            )
+        if token is None:
+            return _refuse(403, "admin endpoints are disabled: set BRIEFBOT_ADMIN_TOKEN")
+        if not is_admin_token(request.headers.get("authorization", ""), token.reveal()):
+            return _refuse(401, "expected Authorization: Bearer $BRIEFBOT_ADMIN_TOKEN")
         outcome = await asyncio.to_thread(runtime.reload)
         return JSONResponse(
             {"ok": outcome.ok, "version": outcome.version, "problems": list(outcome.problems)},
@@ -122,6 +165,33 @@ def _reload(runtime: Runtime):  # type: ignore[no-untyped-def]
         )
 
     return reload
+
+
+def is_admin_token(authorization: str, token: str) -> bool:
+    """Whether an `Authorization` header carries `Bearer <token>` (compared in constant time).
+
+    The peer address proves nothing: behind a reverse proxy every request comes from 127.0.0.1.
+    """
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode()
+    )
+
+
+def uvicorn_config(app: Starlette, *, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings: bounded idle connections, header size and concurrency."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONCURRENT_CONNECTIONS,
+        h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES,
+    )
 
 
 def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool) -> int:
@@ -146,6 +216,12 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
         for line in exc.lines:
             print(f"  {line}")
         return 2
+    try:
+        identity = verify_token(settings)
+    except TokenError as exc:
+        print(f"briefbot: {exc}")
+        runtime.close()
+        return 2
     runtime.start_background()
     signal.signal(
         signal.SIGHUP,
@@ -165,33 +241,24 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
             "reminders": "on" if runtime.scheduler else "off",
         },
     )
-    app = create_http_app(runtime, slack=not socket_mode)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
+    app = create_http_app(runtime, slack=not socket_mode, identity=identity)
+    server = uvicorn.Server(uvicorn_config(app, host=host, port=bind_port))
     try:
         if socket_mode:
-            return asyncio.run(_socket_mode(runtime, server))
+            return asyncio.run(_socket_mode(runtime, server, identity))
         server.run()
         return 0
     finally:
         runtime.close()
 
 
-async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> int:
+async def _socket_mode(runtime: Runtime, server: uvicorn.Server, identity: BotIdentity) -> int:
     """Socket Mode for Slack, with the probes and metrics served over HTTP beside it."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     settings = runtime.settings
     assert settings.slack_app_token is not None
-    bolt = build_app(runtime.services, verify_requests=False)
+    bolt = build_app(runtime.services, identity)
     handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.reveal())
     probes = asyncio.ensure_future(server.serve())  # handles SIGINT/SIGTERM itself
     started = time.perf_counter()

@@ -1,10 +1,11 @@
 """A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
-`conversations.history` and posts to `response_url`s (`/response/<anything>`), records every call,
-checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
-with `Retry-After`, 5xx, `ok: false`) or to answer late. Point a client at it with
-`WebClient(token="xoxb-test", base_url=fake.base_url)`.
+`conversations.history`, `conversations.replies` and posts to `response_url`s
+(`/response/<anything>`), records every call, checks every message it receives against
+`bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx, `ok: false`),
+to answer late, or to store a message and then lose the answer (`fail_after_store`). Point a
+client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
@@ -13,6 +14,8 @@ Behaviour worth knowing, copied from Slack:
 - Ephemeral messages never appear in the history.
 - A message that breaks Slack's limits is answered `{"ok": false, "error": "invalid_blocks"}` (HTTP
   200 for API methods, 400 for a `response_url`), not stored, and listed in `limit_violations`.
+- chat.postMessage answers `msg_blocks_too_long` above `POST_MESSAGE_BLOCKS_TEXT_LIMIT` characters
+  of block text, below the documented total that `bot.slack.limits` checks.
 
 Use the `fake_slack` fixture, or `with FakeSlack() as fake: ...`.
 """
@@ -33,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from bot.slack.limits import check_message
+from bot.slack.limits import blocks_text_length, check_message
 
 __all__ = ["RESPONSE_URL", "Call", "FakeSlack", "fake_slack"]
 
@@ -55,6 +58,11 @@ _JSON_STRING_FIELDS = ("blocks", "metadata", "attachments")
 _HISTORY_DEFAULT_LIMIT = 100
 _HISTORY_MAX_LIMIT = 999
 _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
+POST_MESSAGE_BLOCKS_TEXT_LIMIT = 11_000
+"""chat.postMessage answers `msg_blocks_too_long` above this much block text (Slack has been seen
+to refuse ~11,300 characters that a response_url accepted)."""
+DROP_CONNECTION = 0
+"""An `_Answer.status` meaning: close the connection without answering."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._always: dict[str, _Failure] = {}
         self._delays: dict[str, deque[_Delay]] = {}
+        self._after_store: dict[str, deque[_Failure]] = {}
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -259,6 +268,17 @@ class FakeSlack:
         with self._cond:
             self._always[method] = _make_failure(status, error, retry_after, None)
 
+    def fail_after_store(
+        self, method: str, *, status: int = 500, drop: bool = False, times: int = 1
+    ) -> None:
+        """Let the next `times` calls of `method` take effect (a message is stored), then answer
+        HTTP `status`, or with `drop` close the connection unanswered: Slack's answer was lost."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        failure = _Failure(DROP_CONNECTION if drop else status, "internal_error", None, times)
+        with self._cond:
+            self._after_store.setdefault(method, deque()).append(failure)
+
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` only after `seconds`, to provoke timeouts."""
         if times < 1:
@@ -272,6 +292,7 @@ class FakeSlack:
             self._clear_failures_locked()
 
     def _clear_failures_locked(self) -> None:
+        self._after_store.clear()
         self._failures.clear()
         self._always.clear()
         self._delays.clear()
@@ -337,21 +358,19 @@ class FakeSlack:
                 self.limit_violations.extend(f"{method}: {v}" for v in violations)
                 status = 400 if method == RESPONSE_URL else 200
                 return _Answer(status, {"ok": False, "error": "invalid_blocks"})
+        if method == "chat.postMessage" and _too_long(body):
+            return _Answer(200, _error("msg_blocks_too_long"))
         handler = _API_METHODS.get(method)
         if handler is None:
             return _Answer(200, {"ok": False, "error": "unknown_method"})
-        return _Answer(200, handler(self, body))
+        answer = _Answer(200, handler(self, body))
+        lost = _take(self._after_store.get(method))
+        if lost is not None:
+            return _Answer(lost.status, _error(lost.error))
+        return answer
 
     def _take_failure_locked(self, method: str) -> _Failure | None:
-        queue = self._failures.get(method)
-        if queue:
-            failure = queue[0]
-            assert failure.remaining is not None
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.popleft()
-            return failure
-        return self._always.get(method)
+        return _take(self._failures.get(method)) or self._always.get(method)
 
     def _take_delay_locked(self, method: str) -> float:
         queue = self._delays.get(method)
@@ -465,6 +484,22 @@ class FakeSlack:
             "response_metadata": {"next_cursor": f"offset:{offset + limit}" if has_more else ""},
         }
 
+    def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: a thread's parent and replies, oldest first (people's messages
+        never reach the fake, so a thread may show only the bot's replies)."""
+        channel, ts = body.get("channel"), body.get("ts")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = _truthy(body.get("include_all_metadata"))
+        thread = [
+            m for m in self._messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts
+        ]
+        shown = [dict(m) for m in thread]
+        if not with_metadata:
+            for message in shown:
+                message.pop("metadata", None)
+        return {"ok": True, "messages": shown, "has_more": False}
+
     def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
@@ -475,6 +510,7 @@ _API_METHODS = {
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "chat.update": FakeSlack._update,
     "conversations.history": FakeSlack._history,
+    "conversations.replies": FakeSlack._replies,
     RESPONSE_URL: FakeSlack._response_url,
 }
 
@@ -525,6 +561,9 @@ class _Handler(BaseHTTPRequestHandler):
             answer, delay = _Answer(500, {"ok": False, "error": "fake_slack_error"}), 0.0
         if delay > 0:
             fake._wait(delay)
+        if answer.status == DROP_CONNECTION:
+            self.close_connection = True
+            return
         payload = json.dumps(answer.body).encode("utf-8")
         try:
             self.send_response(answer.status)
@@ -596,6 +635,23 @@ def _make_failure(
         retry_after=retry_after if status == 429 else None,
         remaining=times,
     )
+
+
+def _take(queue: deque[_Failure] | None) -> _Failure | None:
+    """The first scripted failure in `queue`, used up once more (None when there is none)."""
+    if not queue:
+        return None
+    failure = queue[0]
+    assert failure.remaining is not None
+    failure.remaining -= 1
+    if failure.remaining <= 0:
+        queue.popleft()
+    return failure
+
+
+def _too_long(body: Mapping[str, Any]) -> bool:
+    blocks = body.get("blocks")
+    return isinstance(blocks, list) and blocks_text_length(blocks) > POST_MESSAGE_BLOCKS_TEXT_LIMIT
 
 
 def _in_history(message: Mapping[str, Any]) -> bool:

@@ -111,9 +111,16 @@ def event_body(event: dict[str, Any], *, event_id: str) -> bytes:
 
 
 def action_form(
-    action_id: str, value: str, *, response_url: str, user_id: str = "U0USER1"
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    user_id: str = "U0USER1",
+    channel_id: str = "C0CHAN1",
+    is_ephemeral: bool = True,
 ) -> bytes:
-    """A block_actions interactivity body (form field `payload` holding JSON)."""
+    """A block_actions interactivity body (form field `payload` holding JSON), clicked on an
+    ephemeral message unless `is_ephemeral` is False (a reply in a thread, visible to all)."""
     payload = {
         "type": "block_actions",
         "team": {"id": "T1"},
@@ -121,9 +128,9 @@ def action_form(
         "api_app_id": "A1",
         "token": "legacy",
         "trigger_id": "1.2.3",
-        "channel": {"id": "C0CHAN1"},
+        "channel": {"id": channel_id},
         "response_url": response_url,
-        "container": {"type": "message", "is_ephemeral": True},
+        "container": {"type": "message", "is_ephemeral": is_ephemeral, "channel_id": channel_id},
         "actions": [
             {
                 "type": "button",

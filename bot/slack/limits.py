@@ -34,6 +34,7 @@ __all__ = [
     "MAX_TOP_LEVEL_TEXT_CHARS",
     "MAX_TOTAL_BLOCKS_TEXT_CHARS",
     "MIN_TEXT_CHARS",
+    "POST_MESSAGE_BLOCKS_TEXT_BUDGET",
     "RESPONSE_TYPES",
     "TEXT_OBJECT_TYPES",
     "SlackLimitError",
@@ -68,6 +69,9 @@ MAX_BLOCK_ID_CHARS: Final = 255
 """Characters in a block's `block_id`."""
 MAX_TOTAL_BLOCKS_TEXT_CHARS: Final = 12_000
 """Characters of text across all blocks of one message (Slack: `msg_blocks_too_long`)."""
+POST_MESSAGE_BLOCKS_TEXT_BUDGET: Final = 10_000
+"""Not a documented limit: chat.postMessage has refused ~11,300 characters of block text with
+`msg_blocks_too_long` that a response_url accepted, so messages it posts keep this margin."""
 MAX_TOP_LEVEL_TEXT_CHARS: Final = 4_000
 """Characters in the top-level `text`, the notification fallback."""
 TEXT_OBJECT_TYPES: Final = frozenset({"plain_text", "mrkdwn"})

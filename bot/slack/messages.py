@@ -15,7 +15,12 @@ from typing import Any
 from bot.commands import CommandHandler
 from bot.render import MRKDWN, Renderer
 from bot.replies import BriefReply, Reply
-from bot.slack.limits import MAX_BLOCKS, MAX_TOTAL_BLOCKS_TEXT_CHARS, check_message
+from bot.slack.limits import (
+    MAX_BLOCKS,
+    MAX_TOTAL_BLOCKS_TEXT_CHARS,
+    blocks_text_length,
+    check_message,
+)
 from bot.text import clip_escaped
 
 log = logging.getLogger(__name__)
@@ -39,14 +44,16 @@ class MessageBuilder:
         interactive: bool = True,
         shared_by: str | None = None,
         recompose: Recompose | None = None,
+        max_text_chars: int = MAX_TOTAL_BLOCKS_TEXT_CHARS,
     ) -> dict[str, Any]:
         """The payload for `reply`: `{"text": fallback, "blocks": [...]}`, within every limit.
 
         For a brief, `recompose(n)` must give the same brief with at most `n` key facts; it is
-        used to cut a brief that does not fit.
+        used to cut a brief that does not fit, or whose blocks hold more than `max_text_chars`
+        characters of text (chat.postMessage refuses less than the documented total).
         """
         if isinstance(reply, BriefReply):
-            return self._brief(reply, interactive, shared_by, recompose)
+            return self._brief(reply, interactive, shared_by, recompose, max_text_chars)
         payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
         problems = check_message(payload)
         if not problems:
@@ -76,23 +83,30 @@ class MessageBuilder:
         interactive: bool,
         shared_by: str | None,
         recompose: Recompose | None,
+        max_text_chars: int,
     ) -> dict[str, Any]:
+        def fits(payload: dict[str, Any]) -> bool:
+            return not check_message(payload) and (
+                blocks_text_length(payload["blocks"]) <= max_text_chars
+            )
+
         payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
-        if not check_message(payload):
+        if fits(payload):
             return payload
         if recompose is None:
             raise ValueError("a brief that breaks Slack's limits needs `recompose` to be cut")
         # Binary search for the most key facts that fit; 0 facts always fits.
         # Upper bound: one block per fact, and the facts' raw text must fit the message's text
         # budget (escaping only lengthens it); then binary search for the most that fit.
-        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS, _text_budget_facts(reply))
+        facts_in_budget = _text_budget_facts(reply, max_text_chars)
+        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS, facts_in_budget)
         best: dict[str, Any] | None = None
         while low <= high:
             middle = (low + high) // 2
             candidate = self._payload(
                 recompose(middle), interactive=interactive, shared_by=shared_by
             )
-            if check_message(candidate):
+            if not fits(candidate):
                 high = middle - 1
             else:
                 best, low = candidate, middle + 1
@@ -101,12 +115,12 @@ class MessageBuilder:
         return best
 
 
-def _text_budget_facts(reply: BriefReply) -> int:
+def _text_budget_facts(reply: BriefReply, max_text_chars: int) -> int:
     """How many leading facts' raw text fits in a message's total text budget at most."""
     used = 0
     for count, fact in enumerate(reply.brief.facts):
         used += len(fact.statement) + sum(len(q.text) for q in fact.quotes)
-        if used > MAX_TOTAL_BLOCKS_TEXT_CHARS:
+        if used > max_text_chars:
             return count
     return len(reply.brief.facts)
 

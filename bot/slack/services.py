@@ -1,60 +1,76 @@
 """What the Slack listeners share: the handler, message building, the database, and sending.
 
-Every payload leaves through `SlackServices.post_message` or `SlackServices.respond`, which check
-it against Slack's limits first and retry Slack's transient failures (429 honouring
-`Retry-After`, 500/503, connection errors) a bounded number of times.
+Every payload leaves through `SlackServices.post_reply` or `SlackServices.respond`, which check
+it against Slack's limits first and retry Slack's transient failures a bounded number of times
+without posting twice (see `bot.slack.sending`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.access import RequestContext
 from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
 from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
-from bot.slack.limits import ensure_within_limits
+from bot.slack.limits import (
+    MAX_TOTAL_BLOCKS_TEXT_CHARS,
+    POST_MESSAGE_BLOCKS_TEXT_BUDGET,
+    ensure_within_limits,
+)
 from bot.slack.messages import MessageBuilder, recompose_with
+from bot.slack.sending import (
+    MAX_ATTEMPTS,
+    RETRY_BASE_SECONDS,
+    PostTarget,
+    ResponseUrlBudget,
+    error_label,
+    post_without_duplicates,
+)
 
 log = logging.getLogger("bot.slack")
 
 MAX_RETRIES = 3
-"""Retries per Slack call for each kind of transient failure."""
-
-RETRY_BASE_SECONDS = 0.25
-RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+"""Retries of a 429 (honouring `Retry-After`) inside slack-sdk, per call."""
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RECUT_TEXT_BUDGET = 7_000
+"""Block text of a brief posted again after Slack refused it as too long."""
+TOO_LONG_ERRORS = frozenset({"msg_blocks_too_long", "invalid_blocks"})
 
 APOLOGY = "Sorry, Briefbot could not reach Slack to answer just now. Please try again in a minute."
+SORRY = "Sorry, something went wrong while preparing that answer. Please try again."
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
-    """Retry policy for every Slack call: connection errors, 429 (Retry-After), 500/503."""
-    return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=MAX_RETRIES),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=MAX_RETRIES),
-        AsyncServerErrorRetryHandler(max_retry_count=MAX_RETRIES),
-    ]
+    """slack-sdk's own retries: only 429, which says nothing was stored.
+
+    5xx answers and dropped connections may come after Slack stored a message, so they are
+    retried by `bot.slack.sending` after looking for the message, never blindly.
+    """
+    return [AsyncRateLimitErrorRetryHandler(max_retry_count=MAX_RETRIES)]
 
 
-def make_web_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: Slack's URL from settings (a fake in tests), with retries."""
-    token = settings.slack_bot_token.reveal() if settings.slack_bot_token else None
+def make_web_client(settings: Settings, *, with_token: bool = True) -> AsyncWebClient:
+    """The Web API client: Slack's URL from settings (a fake in tests), 429 retried.
+
+    Without the token for the Bolt app, which takes it from its `authorize` result.
+    """
+    token = settings.slack_bot_token.reveal() if settings.slack_bot_token and with_token else None
     return AsyncWebClient(
         token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), timeout=10
     )
@@ -73,10 +89,34 @@ class SlackServices:
     builder: MessageBuilder
     db: Database
     metrics: Metrics = field(default_factory=Metrics)
+    response_urls: ResponseUrlBudget = field(default_factory=ResponseUrlBudget)
     _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def answer(self, text: str, context: RequestContext) -> Reply:
+        """The handler's reply, computed off the event loop (`gaps` groups many queries)."""
+        return await asyncio.to_thread(self.handler.handle, text, context)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` after the current request has been answered; errors are logged."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background Slack work failed")
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def payload(
-        self, reply: Reply, *, interactive: bool, shared_by: str | None = None
+        self,
+        reply: Reply,
+        *,
+        interactive: bool,
+        shared_by: str | None = None,
+        max_text_chars: int = MAX_TOTAL_BLOCKS_TEXT_CHARS,
     ) -> dict[str, Any]:
         """The message for a reply, cut to fit Slack's limits when it is a long brief.
 
@@ -84,13 +124,18 @@ class SlackServices:
         version, so their rendered payloads are cached; replies echoing a query are not.
         """
         key = self._cache_key(reply, interactive, shared_by)
+        key = (*key, max_text_chars) if key else None
         cached = self._cache.get(key) if key else None
         if cached is not None:
             self._cache.move_to_end(key)  # type: ignore[arg-type]
             return cached
         recompose = recompose_with(self.handler, reply) if isinstance(reply, BriefReply) else None
         built = self.builder.build(
-            reply, interactive=interactive, shared_by=shared_by, recompose=recompose
+            reply,
+            interactive=interactive,
+            shared_by=shared_by,
+            recompose=recompose,
+            max_text_chars=max_text_chars,
         )
         if key:
             self._cache[key] = built
@@ -123,33 +168,35 @@ class SlackServices:
             return (reply.kind, version, reply.prefix, interactive)
         return None
 
-    async def post_message(
-        self, client: AsyncWebClient, *, channel: str, thread_ts: str | None = None, **payload: Any
+    async def post_reply(
+        self, client: AsyncWebClient, reply: Reply, target: PostTarget
     ) -> str | None:
-        """chat.postMessage with limits checked first; Slack's error (logged) or None if posted."""
+        """Post `reply` with chat.postMessage, at most once; Slack's error (logged) or None.
+
+        A brief keeps a margin below Slack's total text limit; if Slack still refuses it as too
+        long, it is cut further and posted once more.
+        """
+        budget = POST_MESSAGE_BLOCKS_TEXT_BUDGET
+        payload = self.payload(reply, interactive=False, max_text_chars=budget)
         ensure_within_limits(payload)
-        try:
-            await client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                unfurl_links=False,  # sources are cited inline; previews would bury the brief
-                unfurl_media=False,
-                **payload,
+        error, status = await post_without_duplicates(client, target, payload)
+        if error in TOO_LONG_ERRORS and isinstance(reply, BriefReply):
+            log.warning(
+                "Slack refused a brief as too long; cutting it further",
+                extra={"slack_error": error},
             )
-            return None
-        except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            self.slack_failed("chat.postMessage", error, status=exc.response.status_code)
-        except (TimeoutError, OSError) as exc:
-            error = type(exc).__name__
-            self.slack_failed("chat.postMessage", error)
+            payload = self.payload(reply, interactive=False, max_text_chars=RECUT_TEXT_BUDGET)
+            error, status = await post_without_duplicates(client, target, payload)
+        if error is not None:
+            self.slack_failed("chat.postMessage", error, status=status)
         return error
 
     def slack_failed(self, method: str, error: str, *, status: int | None = None) -> None:
-        """Log and count a Slack call that failed after its retries."""
-        self.metrics.slack_errors.labels(method, error[:60]).inc()
+        """Log and count a Slack call that failed after its retries (bounded metric labels)."""
+        self.metrics.slack_errors.labels(method, error_label(error)).inc()
         log.error(
-            "slack call failed", extra={"method": method, "slack_error": error, "status": status}
+            "slack call failed",
+            extra={"method": method, "slack_error": error[:200], "status": status},
         )
 
     def observe(
@@ -162,14 +209,19 @@ class SlackServices:
         query: str,
         surface: str = "slack",
         slack_error: str | None = None,
+        clicked: bool = False,
     ) -> None:
-        """One log line and the metrics for an answered request (the query, never a body)."""
+        """One log line and the metrics for an answered request (the query, never a body).
+
+        A button click names its topic itself: it counts as a `button` resolution, not as the
+        method that resolved the original query.
+        """
         seconds = time.perf_counter() - started
         brief = reply.brief if isinstance(reply, BriefReply) else None
         self.metrics.requests.labels(command, reply.kind).inc()
         self.metrics.latency.labels(command).observe(seconds)
         if brief is not None:
-            self.metrics.resolutions.labels(brief.resolved_by).inc()
+            self.metrics.resolutions.labels("button" if clicked else brief.resolved_by).inc()
         elif isinstance(reply, NotFoundReply):
             self.metrics.resolution_misses.inc()
         log.info(
@@ -177,37 +229,72 @@ class SlackServices:
             extra={
                 "command": command,
                 "slack_error": slack_error,
-                "outcome": reply.kind,
+                "outcome": reply.kind if slack_error is None else "failed",
+                "reply": reply.kind,
                 "surface": surface,
                 "topic": brief.topic_id if brief else None,
-                "resolved_by": brief.resolved_by if brief else None,
+                "resolved_by": ("button" if clicked else brief.resolved_by) if brief else None,
                 "latency_ms": round(seconds * 1000, 2),
                 "user": user,
                 "query": query[:200],
             },
         )
 
-    async def respond(self, response_url: str, payload: dict[str, Any]) -> bool:
-        """POST to a `response_url` with limits checked first and retries; False on failure.
+    async def respond(
+        self, response_url: str, payload: dict[str, Any], *, keep_for_apology: bool = True
+    ) -> str | None:
+        """POST to a `response_url` with limits checked first; None if delivered, else the error.
 
-        slack-sdk's webhook client retries only 429 itself, so 5xx and connection errors are
-        retried here, with exponential back-off, up to `MAX_RETRIES` times.
+        Attempts are counted per URL (Slack takes 5 posts): with `keep_for_apology`, one is left
+        for `respond_or_apologise`'s apology. A 404 means the URL expired and is final.
         """
         ensure_within_limits(payload)
-        client = AsyncWebhookClient(url=response_url, retry_handlers=retry_handlers(), timeout=10)
-        failure = ""
-        for attempt in range(MAX_RETRIES + 1):
+        client = AsyncWebhookClient(url=response_url, timeout=10)
+        reserve = 1 if keep_for_apology else 0
+        error, status = "too_many_posts", None
+        for attempt in range(MAX_ATTEMPTS):
+            if self.response_urls.left(response_url) <= reserve:
+                break
             if attempt:
                 await asyncio.sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+            self.response_urls.spend(response_url)
             try:
                 response = await client.send_dict(payload)
-            except (TimeoutError, OSError) as exc:
-                failure = type(exc).__name__
+            except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+                error, status = type(exc).__name__, None
                 continue
-            if response.status_code == 200:
-                return True
-            failure = f"HTTP {response.status_code}: {str(response.body)[:200]}"
-            if response.status_code not in RETRYABLE_STATUSES:
+            status = response.status_code
+            if status == 200:
+                return None
+            error = _webhook_error(status, response.body)
+            if status == 404:
+                self.response_urls.exhaust(response_url)
                 break
-        self.slack_failed("response_url", failure)
-        return False
+            if status not in RETRYABLE_STATUSES:
+                break
+        self.slack_failed("response_url", error, status=status)
+        return error
+
+    async def respond_or_apologise(self, response_url: str, payload: dict[str, Any]) -> str | None:
+        """`respond`, then a short ephemeral apology if that failed and the URL still takes one."""
+        error = await self.respond(response_url, payload)
+        if error is not None and self.response_urls.left(response_url) > 0:
+            apology = {"text": APOLOGY, "response_type": "ephemeral", "replace_original": False}
+            await self.respond(response_url, apology, keep_for_apology=False)
+        return error
+
+
+def _webhook_error(status: int, body: str) -> str:
+    """Slack's error code from a response_url's answer (plain text or JSON), else `http_NNN`."""
+    if status == 404:
+        return "expired_url"
+    text = (body or "").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = text
+    if isinstance(parsed, dict):
+        parsed = parsed.get("error")
+    if isinstance(parsed, str) and parsed.replace("_", "").isalnum() and len(parsed) <= 60:
+        return parsed
+    return f"http_{status}"

@@ -24,6 +24,7 @@ from tests.slackreq import BotProcess, all_text, event_body, slash_form
 pytestmark = pytest.mark.e2e
 
 ADMIN = "U0ADMIN"
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 
 
 def get(url: str) -> tuple[int, str]:
@@ -68,7 +69,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 def running(fake_slack: FakeSlack, tmp_path: Path, seeds_copy: Path) -> Iterator[BotProcess]:
     bot = BotProcess(api_url=fake_slack.base_url, workdir=tmp_path, extra_env={
         "BRIEFBOT_SEEDS_DIR": str(seeds_copy), "BRIEFBOT_ADMIN_USERS": ADMIN,
-        "BRIEFBOT_REMINDERS": "off"})
+        "BRIEFBOT_REMINDERS": "off", "BRIEFBOT_ADMIN_TOKEN": ADMIN_TOKEN})
     yield bot
     bot.stop()
 
@@ -134,7 +135,7 @@ def test_briefbot_reload_and_the_watcher_pick_up_a_good_edit(
         running: BotProcess, seeds_copy: Path, fake_slack: FakeSlack) -> None:
     topics = seeds_copy / "topics.yaml"
     add_alias(topics, "zealandia defence")
-    env = {**os.environ, "PORT": str(running.port)}
+    env = {**os.environ, "PORT": str(running.port), "BRIEFBOT_ADMIN_TOKEN": ADMIN_TOKEN}
     result = subprocess.run([sys.executable, "-m", "bot.cli", "reload"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "reloaded" in result.stdout, result.stderr
@@ -149,15 +150,37 @@ def test_briefbot_reload_and_the_watcher_pick_up_a_good_edit(
     assert "No topic matches" not in all_text(answer.json())
 
 
-def test_reload_endpoint_accepts_only_this_machine(running: BotProcess) -> None:
-    relayed = urllib.request.Request(running.url + "/admin/reload", data=b"", method="POST",
-                                     headers={"X-Forwarded-For": "203.0.113.9"})
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(relayed, timeout=10)
-    assert refused.value.code == 403  # a remote client relayed by a local proxy
-    local = urllib.request.Request(running.url + "/admin/reload", data=b"", method="POST")
-    with urllib.request.urlopen(local, timeout=10) as response:
-        assert json.loads(response.read())["ok"] is True
+def reload_status(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url + "/admin/reload", data=b"", method="POST",
+                                     headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_reload_endpoint_needs_the_admin_token_even_from_this_machine(
+        running: BotProcess) -> None:
+    # Behind a reverse proxy on the same host every request comes from 127.0.0.1.
+    assert reload_status(running.url, {"X-Forwarded-For": "203.0.113.9"}) == 401
+    assert reload_status(running.url, {"Authorization": "Bearer wrong-token-0123456789"}) == 401
+    assert reload_status(running.url, {"Authorization": f"Bearer {ADMIN_TOKEN}"}) == 200
+    assert "admin-token-for-tests" not in running.logs()
+
+
+def test_reload_endpoint_is_disabled_without_an_admin_token(fake_slack: FakeSlack,
+                                                            tmp_path: Path) -> None:
+    bot = BotProcess(api_url=fake_slack.base_url, workdir=tmp_path,
+                     extra_env={"BRIEFBOT_REMINDERS": "off", "BRIEFBOT_WATCH_SEEDS": "false"})
+    try:
+        request = urllib.request.Request(bot.url + "/admin/reload", data=b"", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+        assert "BRIEFBOT_ADMIN_TOKEN" in refused.value.read().decode()
+    finally:
+        bot.stop()
 
 
 def test_about_shows_version_counts_and_newest_source(running: BotProcess,

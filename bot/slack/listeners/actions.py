@@ -1,4 +1,9 @@
-"""Buttons on briefs: share in channel, full brief, and the suggestions of a not-found answer."""
+"""Buttons on briefs: share in channel, full brief, and the suggestions of a not-found answer.
+
+The access policy was applied before these run (`bot.slack.middleware`). A click replaces the
+message it was made on only when that message is the clicker's own ephemeral one; on a message
+others can see (a reply in a thread), the answer goes to the clicker alone.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.replies import BriefReply
-from bot.slack.services import APOLOGY, SlackServices
+from bot.replies import BriefReply, Reply
+from bot.slack.services import SlackServices
 
 log = logging.getLogger("bot.slack")
 
@@ -23,25 +28,40 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     def parse(body: dict[str, Any]) -> tuple[str, bool, str, str]:
         action = body["actions"][0]
         topic_id, _, mode = str(action.get("value", "")).partition("|")
-        user = str(body.get("user", {}).get("id", ""))
+        user = str((body.get("user") or {}).get("id", ""))
         return topic_id, mode == "full", user, str(body.get("response_url", ""))
 
-    async def send(response_url: str, payload: dict[str, Any]) -> None:
+    async def send(
+        command: str, body: dict[str, Any], reply: Reply, payload: dict[str, Any], started: float
+    ) -> None:
+        topic_id, _full, user, response_url = parse(body)
         if not response_url:
             log.warning("action without response_url ignored")
             return
-        if not await services.respond(response_url, payload):
-            await services.respond(
-                response_url,
-                {"text": APOLOGY, "response_type": "ephemeral", "replace_original": False},
-            )
+        error = await services.respond_or_apologise(response_url, payload)
+        services.observe(
+            command,
+            reply,
+            started=started,
+            user=user,
+            query=topic_id,
+            slack_error=error,
+            clicked=True,
+        )
+
+    def in_place(body: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """Replace the clicked message if only the clicker sees it; else answer them alone."""
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") is True:
+            return {**payload, "replace_original": True}
+        return {**payload, "response_type": "ephemeral", "replace_original": False}
 
     @app.action("share_brief")
     async def share(ack: AsyncAck, body: dict[str, Any]) -> None:
         """The "Share in channel" button: the brief posted visibly, naming who shared it."""
         await ack()
         started = time.perf_counter()
-        topic_id, full, user, response_url = parse(body)
+        topic_id, full, user, _url = parse(body)
         reply = services.handler.brief_for_topic(
             topic_id, query=topic_id, resolved_by="alias", full=full
         )
@@ -49,38 +69,31 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             reply, interactive=False, shared_by=user if isinstance(reply, BriefReply) else None
         )
         visible = isinstance(reply, BriefReply)
-        await send(
-            response_url,
-            {
-                **payload,
-                "response_type": "in_channel" if visible else "ephemeral",
-                "replace_original": False,
-            },
-        )
-        services.observe("share_brief", reply, started=started, user=user, query=topic_id)
+        payload = {
+            **payload,
+            "response_type": "in_channel" if visible else "ephemeral",
+            "replace_original": False,
+        }
+        await send("share_brief", body, reply, payload, started)
 
     @app.action("full_brief")
     async def full_brief(ack: AsyncAck, body: dict[str, Any]) -> None:
         """The "Full brief" button: the brief replaced by the version with every fact."""
         await ack()
         started = time.perf_counter()
-        topic_id, _full, user, response_url = parse(body)
+        topic_id, _full, _user, _url = parse(body)
         reply = services.handler.brief_for_topic(
             topic_id, query=topic_id, resolved_by="alias", full=True
         )
-        await send(
-            response_url, {**services.payload(reply, interactive=True), "replace_original": True}
-        )
-        services.observe("full_brief", reply, started=started, user=user, query=topic_id)
+        payload = in_place(body, services.payload(reply, interactive=True))
+        await send("full_brief", body, reply, payload, started)
 
     @app.action(_SUGGESTION_RE)
     async def suggestion(ack: AsyncAck, body: dict[str, Any]) -> None:
         """A suggested topic of a not-found answer: replaced by that topic's brief."""
         await ack()
         started = time.perf_counter()
-        topic_id, _full, user, response_url = parse(body)
+        topic_id, _full, _user, _url = parse(body)
         reply = services.handler.brief_for_topic(topic_id, query=topic_id, resolved_by="alias")
-        await send(
-            response_url, {**services.payload(reply, interactive=True), "replace_original": True}
-        )
-        services.observe("suggestion", reply, started=started, user=user, query=topic_id)
+        payload = in_place(body, services.payload(reply, interactive=True))
+        await send("suggestion", body, reply, payload, started)

@@ -6,35 +6,28 @@ import logging
 import time
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot.access import RequestContext
 from bot.replies import BriefReply
+from bot.slack.middleware import REQUEST_CONTEXT
 from bot.slack.registry import SLASH_COMMANDS
-from bot.slack.services import SlackServices
+from bot.slack.services import SORRY, SlackServices
 
 log = logging.getLogger("bot.slack")
-
-SORRY = "Sorry, something went wrong while preparing that brief. Please try again."
 
 
 def register(app: AsyncApp, services: SlackServices) -> None:
     """Register `/brief`."""
 
     @app.command(SLASH_COMMANDS[0])
-    async def brief_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def brief_command(
+        ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         """`/brief TEXT`: answered in the acknowledgement, ephemeral unless the settings say so."""
         started = time.perf_counter()
         text = str(command.get("text") or "")
-        context = RequestContext(
-            surface="slack",
-            user_id=command.get("user_id"),
-            channel_id=command.get("channel_id"),
-            channel_type=_channel_type(str(command.get("channel_name") or "")),
-            prefix="/brief",
-        )
         try:
-            reply = services.handler.handle(text, context)
+            reply = await services.answer(text, context[REQUEST_CONTEXT])
             payload = services.payload(reply, interactive=True)
         except Exception:
             log.exception("failed to answer /brief")
@@ -51,8 +44,3 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             unfurl_media=False,
         )
         services.observe("/brief", reply, started=started, user=command.get("user_id"), query=text)
-
-
-def _channel_type(channel_name: str) -> str:
-    """Slash commands name the channel; DMs and private groups have special names."""
-    return {"directmessage": "im", "privategroup": "private"}.get(channel_name, "channel")

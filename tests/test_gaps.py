@@ -1,0 +1,98 @@
+"""Knowledge gaps stay bounded: what one person can plant, what is kept, what grouping costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rapidfuzz import fuzz
+from sqlalchemy import func, insert, select
+
+from bot import gaps as gaps_module
+from bot.db import Database
+from bot.db.schema import knowledge_gaps
+from bot.gaps import MAX_PER_USER_PER_DAY, MAX_WORDINGS, GapStore
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'gaps.db'}")
+    yield db
+    db.dispose()
+
+
+def stored(db: Database) -> list[str]:
+    with db.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(knowledge_gaps.c.query).order_by(knowledge_gaps.c.id)
+            ).scalars()
+        )
+
+
+def test_one_person_cannot_record_more_than_the_daily_cap(database: Database) -> None:
+    store = GapStore(database.engine)
+    for n in range(MAX_PER_USER_PER_DAY + 20):
+        store.record_later(
+            f"junk {n}", channel_type="im", outcome="not_found", best_score=0, user="U0SPAMMER"
+        )
+    store.record_later(
+        "moon base", channel_type="im", outcome="not_found", best_score=0, user="U0OTHER"
+    )
+    store.flush()
+    store.close()
+    queries = stored(database)
+    assert len(queries) == MAX_PER_USER_PER_DAY + 1
+    assert "moon base" in queries
+
+
+def test_the_daily_cap_starts_again_the_next_day(database: Database) -> None:
+    store = GapStore(database.engine)
+    day = dt.date(2026, 11, 23)
+    assert all(store.allow("U1", day) for _ in range(MAX_PER_USER_PER_DAY))
+    assert not store.allow("U1", day)
+    assert store.allow("U1", day + dt.timedelta(days=1))
+    store.close()
+
+
+def test_the_oldest_gaps_are_dropped_beyond_the_total_cap(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gaps_module, "MAX_STORED", 10)
+    store = GapStore(database.engine)
+    for n in range(15):
+        store.record(f"query {n}", channel_type="im", outcome="not_found", best_score=0)
+    store.close()
+    assert stored(database) == [f"query {n}" for n in range(5, 15)]
+
+
+def test_grouping_compares_a_bounded_number_of_wordings(database: Database) -> None:
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    rows = [
+        {
+            "query": f"w{n} x{n * 7919 % 10007} y{n * 104729 % 99991}",
+            "created_at": now,
+            "channel_type": "im",
+            "outcome": "not_found",
+            "best_score": 0.0,
+        }
+        for n in range(2_000)
+    ]
+    rows += [{**rows[0], "query": "antarctic fisheries"}] * 3
+    with database.engine.begin() as connection:
+        connection.execute(insert(knowledge_gaps), rows)
+        assert connection.execute(select(func.count()).select_from(knowledge_gaps)).scalar() == 2003
+    comparisons = 0
+
+    def counting(a: str, b: str) -> float:
+        nonlocal comparisons
+        comparisons += 1
+        return float(fuzz.token_set_ratio(a, b))
+
+    store = GapStore(database.engine, similarity=counting)
+    groups = store.groups()
+    store.close()
+    assert comparisons <= MAX_WORDINGS * (MAX_WORDINGS - 1) // 2
+    assert groups[0].example == "antarctic fisheries" and groups[0].count == 3

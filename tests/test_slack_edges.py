@@ -1,0 +1,484 @@
+"""The Slack route at its edges, in-process: the real Starlette app and Bolt app over ASGI, the
+fake Slack Web API over HTTP, a real SQLite database (and PostgreSQL for dropped connections)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.runtime import Runtime
+from bot.server import MAX_BODY_BYTES, create_http_app
+from bot.slack import sending, services
+from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
+from tests.asgi import FORM, JSON, Result, build_runtime, call, post_signed, signed_headers
+from tests.fakeslack import RESPONSE_URL, FakeSlack
+from tests.slackreq import action_form, all_text, event_body, slash_form
+
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Bot:
+    """The served application, its runtime and the fake Slack it talks to."""
+
+    runtime: Runtime
+    app: Any
+    slack: FakeSlack
+
+    async def post(self, body: bytes, content_type: str = FORM, **kwargs: Any) -> Result:
+        return await post_signed(self.app, body, content_type, **kwargs)
+
+    async def event(self, event: dict[str, Any], event_id: str) -> Result:
+        return await self.post(event_body(event, event_id=event_id), JSON)
+
+
+async def settle() -> None:
+    """Wait for the work Bolt and the services run after acknowledging a request."""
+    current = asyncio.current_task()
+    while pending := [t for t in asyncio.all_tasks() if t is not current and not t.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def make_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Iterator[Bot]:
+    runtime = build_runtime(fake.base_url, tmp_path, **overrides)
+    try:
+        yield Bot(runtime, create_http_app(runtime), fake)
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def bot(fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
+    monkeypatch.setattr(sending, "RETRY_BASE_SECONDS", 0.0)
+    monkeypatch.setattr(services, "RETRY_BASE_SECONDS", 0.0)
+    yield from make_bot(fake_slack, tmp_path)
+    assert fake_slack.limit_violations == []
+    assert fake_slack.server_errors == []
+
+
+@pytest.fixture
+def guarded(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    """A bot that answers only in C0ALLOWED, and not in DMs."""
+    yield from make_bot(
+        fake_slack, tmp_path, allowed_channels=frozenset({"C0ALLOWED"}), allow_dms=False
+    )
+
+
+def mention(text: str, *, ts: str = "1700000100.000100") -> dict[str, Any]:
+    return {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": f"<@UBOT> {text}",
+        "ts": ts,
+        "channel": "C0CHAN1",
+        "event_ts": ts,
+    }
+
+
+def direct(text: str, *, ts: str = "1700000200.000100", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U0USER1",
+        "text": text,
+        "ts": ts,
+        "channel": "D0DM1",
+        "event_ts": ts,
+        **extra,
+    }
+
+
+# -- A. access control on every path ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action_id,value",
+    [("share_brief", "rok|short"), ("full_brief", "rok|full"), ("suggest_1", "rok")],
+)
+def test_buttons_from_a_channel_the_bot_does_not_answer_in_get_only_a_private_refusal(
+    guarded: Bot, action_id: str, value: str
+) -> None:
+    url = guarded.slack.response_url("T1/7/elsewhere")
+
+    async def scenario() -> Result:
+        result = await guarded.post(
+            action_form(action_id, value, response_url=url, channel_id="C0OTHER")
+        )
+        await settle()
+        return result
+
+    assert run(scenario()).status == 200
+    (answer,) = guarded.slack.responses()
+    assert answer.body["response_type"] == "ephemeral"
+    assert answer.body["replace_original"] is False
+    assert "doesn't answer here" in all_text(answer.body)
+    assert "Republic of Korea" not in all_text(answer.body)
+
+
+def test_buttons_in_an_allowed_channel_still_work(guarded: Bot) -> None:
+    url = guarded.slack.response_url("T1/7/allowed")
+
+    async def scenario() -> None:
+        await guarded.post(
+            action_form("share_brief", "rok|short", response_url=url, channel_id="C0ALLOWED")
+        )
+        await settle()
+
+    run(scenario())
+    (answer,) = guarded.slack.responses()
+    assert answer.body["response_type"] == "in_channel"
+
+
+def test_replies_to_mentions_carry_no_suggestion_buttons(bot: Bot) -> None:
+    async def scenario() -> None:
+        await bot.event(mention("zzqx weather"), "EvNB1")
+        await settle()
+
+    run(scenario())
+    (post,) = bot.slack.posts()
+    assert "No topic matches" in all_text(post.body["blocks"])
+    assert [b for b in post.body["blocks"] if b["type"] == "actions"] == []
+    assert "Did you mean `@briefbot " in all_text(post.body["blocks"])
+
+
+def test_a_suggestion_clicked_on_a_public_message_answers_the_clicker_alone(bot: Bot) -> None:
+    url = bot.slack.response_url("T1/8/thread")
+
+    async def scenario() -> None:
+        await bot.post(action_form("suggest_1", "nato", response_url=url, is_ephemeral=False))
+        await bot.post(action_form("full_brief", "nato|full", response_url=url, is_ephemeral=False))
+        await settle()
+
+    run(scenario())
+    for answer in bot.slack.responses():
+        assert answer.body["replace_original"] is False
+        assert answer.body["response_type"] == "ephemeral"
+
+
+# -- C. headers first, a streamed body, one signature check -----------------------------------
+
+
+def test_a_chunked_body_is_read_only_up_to_the_limit(bot: Bot) -> None:
+    total = 3 * MAX_BODY_BYTES
+    chunks = (b"x" * CHUNK for _ in range(total // CHUNK))
+    headers = [(k, v) for k, v in signed_headers(b"", FORM) if k != b"content-length"]
+    result = run(call(bot.app, "/slack/events", headers, chunks))
+    assert result.status == 413
+    assert result.chunks_read <= MAX_BODY_BYTES // CHUNK + 2
+
+
+@pytest.mark.parametrize("timestamp", ["1" * 4301, "17000000²", "", " 1700000000", "-1"])
+def test_malformed_timestamps_are_refused_before_the_body_is_read(bot: Bot, timestamp: str) -> None:
+    body = slash_form("nato", response_url=bot.slack.response_url())
+    headers = signed_headers(body, FORM, extra={"x-slack-request-timestamp": timestamp})
+    encoded = [(k, v) for k, v in headers if k != b"x-slack-request-timestamp"]
+    encoded.append((b"x-slack-request-timestamp", timestamp.encode("utf-8")))
+    result = run(call(bot.app, "/slack/events", encoded, [body]))
+    assert result.status == 401
+    assert result.chunks_read == 0
+
+
+def test_a_signature_that_is_not_slacks_shape_is_refused_unread(bot: Bot) -> None:
+    body = slash_form("nato", response_url=bot.slack.response_url())
+    headers = signed_headers(body, FORM, extra={"x-slack-signature": "anything"})
+    result = run(call(bot.app, "/slack/events", headers, [body]))
+    assert result.status == 401 and result.chunks_read == 0
+
+
+def test_bolt_does_not_check_the_signature_a_second_time(bot: Bot) -> None:
+    from slack_bolt.middleware.request_verification.async_request_verification import (
+        AsyncRequestVerification,
+    )
+
+    route = next(r for r in bot.app.routes if r.path == "/slack/events")
+    bolt = route.endpoint.__closure__  # the Bolt app the route dispatches to
+    apps = [c.cell_contents for c in bolt if type(c.cell_contents).__name__ == "AsyncApp"]
+    (app,) = apps
+    assert not any(isinstance(m, AsyncRequestVerification) for m in app._async_middleware_list)
+
+
+# -- D. malformed but signed: 400; a client that leaves: no traceback -------------------------
+
+
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"[]", JSON),
+        (b"null", JSON),
+        (b'{"type": "event_callback", "event_id": "Ev1"}', JSON),
+        (b'{"type": "event_callback", "event_id": "Ev1", "event": "app_mention"}', JSON),
+        (b'{"type": "event_callback", "event_id": "Ev1", "event": {"type": 5}}', JSON),
+        (b'{"type": "event_callback", "event": {"type": "app_mention", "user": ["U1"]}}', JSON),
+        (b'{"type": ["block_actions"]}', JSON),
+        (b"payload=" + json.dumps({"type": "block_actions", "actions": []}).encode(), FORM),
+        (b"payload=" + json.dumps({"type": "block_actions", "actions": [1]}).encode(), FORM),
+        (
+            b"payload="
+            + json.dumps(
+                {"type": "block_actions", "user": 5, "actions": [{"action_id": "share_brief"}]}
+            ).encode(),
+            FORM,
+        ),
+        (b"payload=%5B%5D", FORM),
+        (b"payload=null", FORM),
+    ],
+)
+def test_signed_but_malformed_payloads_get_400(bot: Bot, body: bytes, content_type: str) -> None:
+    result = run(bot.post(body, content_type))
+    assert result.status == 400, result.body
+
+
+def test_a_client_that_disconnects_mid_body_leaves_no_traceback(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = slash_form("nato", response_url=bot.slack.response_url())
+    headers = signed_headers(body, FORM, extra={"content-length": str(len(body) * 2)})
+    with caplog.at_level(logging.INFO):
+        run(call(bot.app, "/slack/events", headers, [body, body], disconnect_after=1))
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+# -- F. no auth.test per request, never Bolt's reinstall text ---------------------------------
+
+
+def test_requests_do_not_call_auth_test_and_a_failing_one_is_never_shown(bot: Bot) -> None:
+    verified = len(bot.slack.calls("auth.test"))
+    bot.slack.always_fail("auth.test", error="internal_error")
+    result = run(bot.post(slash_form("nato", response_url=bot.slack.response_url())))
+    assert result.json()["blocks"][0]["text"]["text"] == "New Zealand and NATO"
+    assert "reinstall" not in result.body.decode()
+    assert len(bot.slack.calls("auth.test")) == verified
+
+
+# -- H. Slack details --------------------------------------------------------------------------
+
+
+def test_a_full_brief_posted_by_a_mention_keeps_a_margin_below_slacks_text_limit(bot: Bot) -> None:
+    async def scenario() -> None:
+        await bot.event(mention("full rok"), "EvLong1")
+        await settle()
+
+    run(scenario())
+    (post,) = bot.slack.posts()
+    assert post.response["ok"] is True
+    assert blocks_text_length(post.body["blocks"]) <= POST_MESSAGE_BLOCKS_TEXT_BUDGET
+
+
+def test_a_brief_refused_as_too_long_is_cut_further_and_posted_once(bot: Bot) -> None:
+    bot.slack.fail_next("chat.postMessage", error="msg_blocks_too_long")
+
+    async def scenario() -> None:
+        await bot.event(mention("full rok"), "EvLong2")
+        await settle()
+
+    run(scenario())
+    first, second = bot.slack.posts()
+    assert second.response["ok"] is True
+    assert blocks_text_length(second.body["blocks"]) < blocks_text_length(first.body["blocks"])
+    assert len(bot.slack.messages("C0CHAN1")) == 1
+
+
+def test_a_failing_response_url_gets_at_most_five_posts_the_last_an_apology(bot: Bot) -> None:
+    bot.slack.always_fail(RESPONSE_URL, status=500)
+    url = bot.slack.response_url("T1/9/failing")
+
+    async def scenario() -> None:
+        await bot.post(action_form("full_brief", "nato|full", response_url=url))
+        await settle()
+
+    run(scenario())
+    posts = bot.slack.responses()
+    assert len(posts) == 5
+    assert "Sorry" in posts[-1].body["text"]
+
+
+def test_an_expired_response_url_is_not_tried_again(bot: Bot) -> None:
+    bot.slack.always_fail(RESPONSE_URL, status=404)
+
+    async def scenario() -> None:
+        await bot.post(
+            action_form(
+                "share_brief", "nato|short", response_url=bot.slack.response_url("T1/9/old")
+            )
+        )
+        await settle()
+
+    run(scenario())
+    assert len(bot.slack.responses()) == 1
+
+
+def test_app_rate_limited_notices_are_acknowledged(bot: Bot) -> None:
+    body = json.dumps(
+        {
+            "token": "x",
+            "type": "app_rate_limited",
+            "team_id": "T1",
+            "minute_rate_limited": 1518467820,
+            "api_app_id": "A1",
+        }
+    ).encode()
+    assert run(bot.post(body, JSON)).status == 200
+
+
+@pytest.mark.parametrize(
+    "subtype,answered",
+    [
+        ("file_share", True),
+        ("thread_broadcast", True),
+        ("message_changed", False),
+        ("channel_join", False),
+    ],
+)
+def test_direct_messages_from_people_are_answered_whatever_their_subtype(
+    bot: Bot, subtype: str, answered: bool
+) -> None:
+    async def scenario() -> None:
+        await bot.event(direct("nato", subtype=subtype), f"EvSub-{subtype}")
+        await settle()
+
+    run(scenario())
+    assert len(bot.slack.posts()) == (1 if answered else 0)
+
+
+def test_a_unicode_digit_in_upcoming_gets_the_usage_everywhere(bot: Bot) -> None:
+    async def scenario() -> Result:
+        result = await bot.post(slash_form("upcoming ²", response_url=bot.slack.response_url()))
+        await bot.event(mention("upcoming ²"), "EvUp1")
+        await settle()
+        return result
+
+    slash = run(scenario())
+    assert "Usage: upcoming" in all_text(slash.json())
+    (post,) = bot.slack.posts()
+    assert "Usage: upcoming" in all_text(post.body["blocks"])
+
+
+@pytest.mark.parametrize("lost", ["status_500", "dropped"])
+def test_a_reply_stored_but_whose_answer_was_lost_is_not_posted_twice(bot: Bot, lost: str) -> None:
+    bot.slack.fail_after_store("chat.postMessage", status=500, drop=lost == "dropped")
+
+    async def scenario() -> None:
+        await bot.event(mention("nato", ts="1700000300.000100"), f"EvLost-{lost}")
+        await settle()
+
+    run(scenario())
+    stored = bot.slack.messages("C0CHAN1")
+    assert len(stored) == 1
+    assert stored[0]["metadata"]["event_payload"]["key"] == f"EvLost-{lost}"
+    assert bot.slack.calls("conversations.replies")
+
+
+def test_a_502_from_chat_post_message_is_retried_after_looking(bot: Bot) -> None:
+    bot.slack.fail_next("chat.postMessage", status=502)
+
+    async def scenario() -> None:
+        await bot.event(direct("nato"), "EvBad1")
+        await settle()
+
+    run(scenario())
+    assert [c.status for c in bot.slack.posts()] == [502, 200]
+    assert len(bot.slack.messages("D0DM1")) == 1
+    assert bot.slack.calls("conversations.history")
+
+
+# -- I. the event claim comes before the acknowledgement ----------------------------------------
+
+
+def test_an_event_that_cannot_be_claimed_is_answered_503_so_slack_retries(bot: Bot) -> None:
+    with bot.runtime.db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE processed_events"))
+
+    async def scenario() -> Result:
+        result = await bot.event(mention("nato"), "EvDb1")
+        await settle()
+        return result
+
+    assert run(scenario()).status == 503
+    assert bot.slack.posts() == []
+
+
+def test_a_mention_survives_postgres_dropping_the_connection(
+    fake_slack: FakeSlack, tmp_path: Path, postgres_url: str
+) -> None:
+    bots = make_bot(fake_slack, tmp_path, database_url=postgres_url)
+    bot = next(bots)
+    try:
+        engine = bot.runtime.db.engine
+        with engine.connect() as connection:  # the pooled connection the claim will reuse
+            pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        admin = sa.create_engine(postgres_url.split("?")[0])
+        with admin.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+
+        async def scenario() -> Result:
+            result = await bot.event(mention("nato"), "EvPg1")
+            await settle()
+            return result
+
+        assert run(scenario()).status == 200
+        assert len(fake_slack.posts()) == 1
+    finally:
+        bots.close()
+
+
+# -- K. logs and metrics say what happened ------------------------------------------------------
+
+
+def test_a_click_whose_response_url_failed_is_logged_and_counted_as_such(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.slack.always_fail(RESPONSE_URL, status=500)
+
+    async def scenario() -> None:
+        await bot.post(
+            action_form("full_brief", "nato|full", response_url=bot.slack.response_url("T1/9/k"))
+        )
+        await settle()
+
+    with caplog.at_level(logging.INFO):
+        run(scenario())
+    (request,) = [r for r in caplog.records if r.getMessage() == "request"]
+    assert request.slack_error == "internal_error"  # type: ignore[attr-defined]
+    assert request.outcome == "failed"  # type: ignore[attr-defined]
+    exposition = bot.runtime.metrics.exposition().decode()
+    assert 'error="internal_error",method="response_url"' in exposition
+    assert "HTTP" not in exposition
+
+
+def test_unknown_slack_errors_are_counted_under_one_label(bot: Bot) -> None:
+    bot.slack.fail_next("chat.postMessage", error="some_new_error_slack_invented")
+
+    async def scenario() -> None:
+        await bot.event(mention("nato"), "EvErr1")
+        await settle()
+
+    run(scenario())
+    exposition = bot.runtime.metrics.exposition().decode()
+    assert 'error="other",method="chat.postMessage"' in exposition
+    assert "some_new_error" not in exposition
+
+
+def test_button_clicks_are_not_counted_as_alias_resolutions(bot: Bot) -> None:
+    async def scenario() -> None:
+        await bot.post(
+            action_form("share_brief", "rok|short", response_url=bot.slack.response_url("T1/9/c"))
+        )
+        await settle()
+
+    run(scenario())
+    exposition = bot.runtime.metrics.exposition().decode()
+    assert 'briefbot_resolutions_total{method="button"} 1.0' in exposition
+    assert 'method="alias"' not in exposition

@@ -108,6 +108,7 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._always: dict[str, _Failure] = {}
         self._delays: dict[str, deque[_Delay]] = {}
+        self._slow: dict[str, float] = {}
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -266,6 +267,14 @@ class FakeSlack:
         with self._cond:
             self._delays.setdefault(method, deque()).append(_Delay(seconds, times))
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer every call of `method` only after `seconds` (a slow Slack) until `clear_failures`.
+
+        The call is handled (a message stored) at once; only the answer waits.
+        """
+        with self._cond:
+            self._slow[method] = seconds
+
     def clear_failures(self) -> None:
         """Drop every scripted failure and delay."""
         with self._cond:
@@ -275,6 +284,7 @@ class FakeSlack:
         self._failures.clear()
         self._always.clear()
         self._delays.clear()
+        self._slow.clear()
 
     # -- request handling (called from the server's threads) -------------------------------------
 
@@ -356,7 +366,7 @@ class FakeSlack:
     def _take_delay_locked(self, method: str) -> float:
         queue = self._delays.get(method)
         if not queue:
-            return 0.0
+            return self._slow.get(method, 0.0)
         delay = queue[0]
         delay.remaining -= 1
         if delay.remaining <= 0:

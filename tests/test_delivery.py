@@ -13,8 +13,8 @@ from bot.db import Database
 from bot.factbase import FactBase, load_factbase
 from bot.reminders.delivery import LATE_AFTER, ReminderDelivery, make_client
 from bot.reminders.ledger import (
-    CLAIM_TIMEOUT,
     FAILED,
+    LEASE,
     MAX_ATTEMPTS,
     MISSED,
     POSTED,
@@ -57,6 +57,16 @@ class Clock:
         self.now += seconds
 
 
+class WallClock:
+    """The wall clock the ledger's leases run on, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 class Rig:
     """A delivery wired to a fake Slack, a real SQLite database and synthetic rules."""
 
@@ -69,7 +79,8 @@ class Rig:
         assert [p for p in problems if p.severity == "error"] == []
         self.schedule = ReminderSchedule(loaded, NZ, CHANNEL)
         self.database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-        self.ledger = DeliveryLedger(self.database.engine)
+        self.wall = WallClock()
+        self.ledger = DeliveryLedger(self.database.engine, clock=self.wall)
         self.clock = Clock()
         self.delivery = ReminderDelivery(
             ledger=self.ledger, schedule=self.schedule, factbase=lambda: self.factbase,
@@ -214,8 +225,11 @@ def test_a_dead_claim_is_resolved_by_looking_in_the_channel(
     assert rig.ledger.claim(key=key, rule_id="d000", channel=CHANNEL, due_at=DUE, now=now)
     result = rig.delivery.run_due(now)
     assert result.posted == 2  # the claimed one belongs to someone else for now
-    later = now + CLAIM_TIMEOUT + dt.timedelta(seconds=1)
-    assert rig.delivery.run_due(later).posted == 1
+    # A pass running as a much later time still leaves a live claim alone ...
+    assert rig.delivery.run_due(now + dt.timedelta(hours=1)).posted == 0
+    # ... and takes it over once its lease has run out.
+    rig.wall.now += LEASE + dt.timedelta(seconds=1)
+    assert rig.delivery.run_due(now).posted == 1
     history = [c for c in fake_slack.calls("conversations.history")]
     assert history and history[-1].body["include_all_metadata"] in (True, "true", "1")
     assert sorted(keys_posted(fake_slack)) == sorted(set(keys_posted(fake_slack)))

@@ -48,6 +48,17 @@ def statuses(database_url: str) -> dict[str, str]:
         engine.dispose()
 
 
+def expire_leases(database_url: str) -> None:
+    """Move every claim's lease into the past: as if the ledger's lease time had gone by."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE reminder_deliveries SET lease_until = :past"),
+                               {"past": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})
+    finally:
+        engine.dispose()
+
+
 def wait_until(condition: object, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,6 +84,7 @@ def test_killed_between_claim_and_post_then_restarted_posts_once(
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     assert posted_keys(fake_slack) == ["d000:2026-09-10:0"]
+    expire_leases(url)
     restart = run_due({**env, "BRIEFBOT_REMINDER_PACING_SECONDS": "0"},
                       now + dt.timedelta(minutes=6))
     output, _ = restart.communicate(timeout=60)
@@ -92,6 +104,7 @@ def test_killed_between_post_and_record_then_restarted_does_not_post_again(
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     assert statuses(url) == {"d000:2026-09-10:0": "sending"}
+    expire_leases(url)
     restart = run_due(env, now + dt.timedelta(minutes=6))
     output, _ = restart.communicate(timeout=60)
     assert restart.returncode == 0 and "recovered 1" in output, output
@@ -111,4 +124,22 @@ def test_two_processes_at_the_same_instant_on_postgresql_post_each_occurrence_on
     keys = posted_keys(fake_slack)
     assert len(keys) == 200 and len(set(keys)) == 200
     assert len(fake_slack.calls("chat.postMessage")) == 200
+    assert set(statuses(postgres_url).values()) == {"posted"}
+
+
+@pytest.mark.postgres
+def test_overlapping_passes_with_different_now_under_a_slow_slack_post_each_occurrence_once(
+        tmp_path: Path, fake_slack: FakeSlack, postgres_url: str) -> None:
+    # Pass A (09:01) is mid-batch when pass B (09:07, more than a claim time-out later in its
+    # logical time) starts: B must not take A's live claims over.
+    fake_slack.slow_down("chat.postMessage", 0.3)
+    env = env_for(tmp_path, fake_slack, postgres_url, deadline_rules(16))
+    first = run_due(env, DUE + dt.timedelta(minutes=1))
+    fake_slack.wait_for("chat.postMessage", count=2, timeout=60)
+    second = run_due(env, DUE + dt.timedelta(minutes=7))
+    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    keys = posted_keys(fake_slack)
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 16
+    assert len(fake_slack.calls("chat.postMessage")) == 16
     assert set(statuses(postgres_url).values()) == {"posted"}

@@ -86,6 +86,8 @@ class PassResult:
     retrying: int = 0
     failed: int = 0
     missed: int = 0
+    lost: int = 0
+    """Claims whose lease ran out before their post (left to whoever takes them over)."""
     keys_posted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -136,19 +138,20 @@ class ReminderDelivery:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         result = PassResult()
+        ledger = self.ledger.for_pass()
         factbase = self.factbase()
         due = self.schedule.occurrences(
             factbase, now - self.look_back, now + dt.timedelta(microseconds=1)
         )
         by_key = {occ.key: occ for occ in due}
-        known = self.ledger.known_keys(list(by_key))
+        known = ledger.known_keys(list(by_key))
         fresh: list[tuple[Occurrence, str]] = []
         for occ in due:
             if occ.key in known:
                 continue
             channel = self._channel(occ)
             if now - occ.utc > self.catch_up:
-                if self.ledger.record_missed(
+                if ledger.record_missed(
                     key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
                 ):
                     result.missed += 1
@@ -158,26 +161,28 @@ class ReminderDelivery:
                 fresh.append((occ, channel))
         for start in range(0, len(fresh), CLAIM_BATCH):
             batch = fresh[start : start + CLAIM_BATCH]
-            won = self.ledger.claim_many(
+            won = ledger.claim_many(
                 [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
             )
             for occ, channel in batch:
                 if occ.key in won:
                     # Overdue: another process (or the ledger before a restore) may have posted it.
                     overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(occ, channel, factbase, now, result, check_history=overdue)
-        for owed in self.ledger.owed(now):
-            claimed = self.ledger.take_over(owed.key, now=now)
+                    self._deliver(
+                        ledger, occ, channel, factbase, now, result, check_history=overdue
+                    )
+        for owed in ledger.owed(now):
+            claimed = ledger.take_over(owed.key, now=now)
             if claimed is None:
                 continue
             owed_occ = by_key.get(owed.key)
             if owed_occ is None:
-                status = self.ledger.record_failure(
+                status = ledger.record_failure(
                     owed.key, error="its rule or date no longer produces this occurrence", now=now
                 )
                 result.failed += status == FAILED
                 continue
-            self._deliver(owed_occ, owed.channel, factbase, now, result, check_history=True)
+            self._deliver(ledger, owed_occ, owed.channel, factbase, now, result, check_history=True)
         if result.posted or result.failed or result.missed or result.retrying:
             log.info("reminder pass", extra={"summary": result.summary()})
         return result
@@ -193,6 +198,7 @@ class ReminderDelivery:
 
     def _deliver(
         self,
+        ledger: DeliveryLedger,
         occ: Occurrence,
         channel: str,
         factbase: FactBase,
@@ -207,11 +213,15 @@ class ReminderDelivery:
                 found = self._find_posted(channel, occ)
             except (SlackApiError, OSError) as exc:
                 self._failed(
-                    occ, f"could not check the channel for an earlier post: {exc}", now, result
+                    ledger,
+                    occ,
+                    f"could not check the channel for an earlier post: {exc}",
+                    now,
+                    result,
                 )
                 return
             if found is not None:
-                self.ledger.record_posted(occ.key, ts=found, now=now, late=late)
+                ledger.record_posted(occ.key, ts=found, now=now, late=late)
                 result.recovered += 1
                 self._on_outcome("recovered")
                 log.info("reminder found already posted", extra={"key": occ.key, "ts": found})
@@ -220,25 +230,32 @@ class ReminderDelivery:
             payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)
             ensure_within_limits(payload)
         except Exception as exc:
-            self._failed(occ, f"could not build the message: {exc}", now, result)
+            self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
             return
-        if self._pace(channel) or check_history:
-            self.ledger.heartbeat(occ.key, now)  # a slow step passed: keep the claim fresh
+        self._pace(channel)
+        if not ledger.hold(occ.key):
+            # The lease ran out (a stalled pass): another pass may own the claim now.
+            result.lost += 1
+            log.warning(
+                "reminder claim lost before posting; not posted",
+                extra={"key": occ.key, "outcome": "lost"},
+            )
+            return
         started = time.perf_counter()
         try:
             response = self.client.chat_postMessage(
                 channel=channel, unfurl_links=False, unfurl_media=False, **payload
             )
         except SlackApiError as exc:
-            self._failed(occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
+            self._failed(ledger, occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
             return
         except OSError as exc:  # timeouts and connection errors after the client's retries
-            self._failed(occ, f"chat.postMessage: {type(exc).__name__}: {exc}", now, result)
+            self._failed(ledger, occ, f"chat.postMessage: {type(exc).__name__}: {exc}", now, result)
             return
         finally:
             self._last_post[channel] = self._monotonic()
         ts = str(response.get("ts") or "")
-        self.ledger.record_posted(occ.key, ts=ts, now=now, late=late)
+        ledger.record_posted(occ.key, ts=ts, now=now, late=late)
         result.posted += 1
         result.late += late
         self._on_outcome("late" if late else "posted")
@@ -255,8 +272,21 @@ class ReminderDelivery:
             },
         )
 
-    def _failed(self, occ: Occurrence, error: str, now: dt.datetime, result: PassResult) -> None:
-        status = self.ledger.record_failure(occ.key, error=error, now=now)
+    def _failed(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        error: str,
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        status = ledger.record_failure(occ.key, error=error, now=now)
+        if status is None:
+            log.warning(
+                "reminder claim lost; failure not recorded",
+                extra={"key": occ.key, "slack_error": error, "outcome": "lost"},
+            )
+            return
         self._on_outcome("failed" if status == FAILED else "retry")
         if status == FAILED:
             result.failed += 1
@@ -285,7 +315,7 @@ class ReminderDelivery:
         """The ts of a message in `channel` whose metadata carries `occ.key`, if any.
 
         Looks through the channel's most recent messages (up to `HISTORY_PAGES` pages of 200),
-        newest first: a lost post is at most one claim time-out or back-off old, and the ts
+        newest first: a lost post is at most one lease or back-off old, and the ts
         Slack assigns is wall-clock time, which a pass run with `--now` need not share.
         """
         cursor: str | None = None

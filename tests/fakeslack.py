@@ -3,8 +3,9 @@
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 `conversations.history` and posts to `response_url`s (`/response/<anything>`), records every call,
 checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
-with `Retry-After`, 5xx, `ok: false`) or to answer late. Point a client at it with
-`WebClient(token="xoxb-test", base_url=fake.base_url)`.
+with `Retry-After`, 5xx, `ok: false`), to answer late or slowly, or to handle a call and then lose
+its answer (`lose_answer_next`: a message stored, then HTTP 500 or a dropped connection). Point a
+client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
@@ -91,11 +92,20 @@ class _Delay:
     remaining: int
 
 
+@dataclass(slots=True)
+class _LostAnswer:
+    status: int | None
+    """The status answered instead; `None` drops the connection without an answer."""
+    remaining: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    """Close the connection without answering."""
 
 
 class FakeSlack:
@@ -109,6 +119,7 @@ class FakeSlack:
         self._always: dict[str, _Failure] = {}
         self._delays: dict[str, deque[_Delay]] = {}
         self._slow: dict[str, float] = {}
+        self._lost_answers: dict[str, deque[_LostAnswer]] = {}
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -275,6 +286,17 @@ class FakeSlack:
         with self._cond:
             self._slow[method] = seconds
 
+    def lose_answer_next(self, method: str, *, status: int | None = 500, times: int = 1) -> None:
+        """Handle the next `times` successful calls of `method` (a message is stored), then lose
+        the answer: reply HTTP `status` instead, or with `status=None` drop the connection.
+
+        As Slack can: the caller cannot tell that its message was posted.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._cond:
+            self._lost_answers.setdefault(method, deque()).append(_LostAnswer(status, times))
+
     def clear_failures(self) -> None:
         """Drop every scripted failure and delay."""
         with self._cond:
@@ -285,6 +307,7 @@ class FakeSlack:
         self._always.clear()
         self._delays.clear()
         self._slow.clear()
+        self._lost_answers.clear()
 
     # -- request handling (called from the server's threads) -------------------------------------
 
@@ -309,7 +332,9 @@ class FakeSlack:
             if invalid_json:
                 answer = _Answer(400 if method == RESPONSE_URL else 200, _error("invalid_json"))
             else:
-                answer = self._answer_locked(method, headers, body)
+                answer = self._lose_answer_locked(
+                    method, self._answer_locked(method, headers, body)
+                )
             delay = self._take_delay_locked(method)
             self._calls.append(
                 Call(
@@ -362,6 +387,19 @@ class FakeSlack:
                 queue.popleft()
             return failure
         return self._always.get(method)
+
+    def _lose_answer_locked(self, method: str, answer: _Answer) -> _Answer:
+        """`answer`, or a lost one (`lose_answer_next`) once the call has been handled."""
+        queue = self._lost_answers.get(method)
+        if not queue or not answer.body.get("ok"):
+            return answer
+        lost = queue[0]
+        lost.remaining -= 1
+        if lost.remaining <= 0:
+            queue.popleft()
+        if lost.status is None:
+            return _Answer(0, {}, drop=True)
+        return _Answer(lost.status, _error(_STATUS_ERRORS.get(lost.status, f"http_{lost.status}")))
 
     def _take_delay_locked(self, method: str) -> float:
         queue = self._delays.get(method)
@@ -535,6 +573,9 @@ class _Handler(BaseHTTPRequestHandler):
             answer, delay = _Answer(500, {"ok": False, "error": "fake_slack_error"}), 0.0
         if delay > 0:
             fake._wait(delay)
+        if answer.drop:
+            self.close_connection = True
+            return
         payload = json.dumps(answer.body).encode("utf-8")
         try:
             self.send_response(answer.status)

@@ -149,20 +149,67 @@ def test_server_errors_beyond_the_clients_retries_are_owed_and_posted_once_later
     assert len(keys_posted(fake_slack)) == 3 == len(set(keys_posted(fake_slack)))
 
 
-def test_a_timeout_whose_post_landed_is_recorded_not_repeated(
+def test_a_timeout_whose_post_landed_is_found_in_the_channel_not_repeated(
         tmp_path: Path, fake_slack: FakeSlack) -> None:
     rig = Rig(tmp_path, fake_slack, deadline_rules(1), timeout=1)
-    fake_slack.delay_next("chat.postMessage", 2.5, times=3)
-    now = DUE + dt.timedelta(minutes=1)
-    first = rig.delivery.run_due(now)
-    assert first.retrying == 1 and first.posted == 0
-    assert len(fake_slack.messages(CHANNEL)) >= 1  # Slack accepted it; the answer was lost
+    fake_slack.delay_next("chat.postMessage", 2.5)  # longer than the client's timeout, once
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.recovered == 1 and result.retrying == 0
+    assert len(fake_slack.messages(CHANNEL)) == 1 == len(fake_slack.posts())
     row = rig.ledger.get("d000:2026-09-10:0")
-    assert row is not None and row.next_attempt_at is not None
-    second = rig.delivery.run_due(row.next_attempt_at)
-    assert second.recovered == 1 and second.posted == 0
-    final = rig.ledger.get("d000:2026-09-10:0")
-    assert final is not None and final.status == POSTED and final.ts
+    assert row is not None and row.status == POSTED
+    assert row.ts == fake_slack.messages(CHANNEL)[0]["ts"]
+    rig.database.dispose()
+
+
+def test_a_timeout_whose_post_did_not_land_is_posted_in_the_same_pass(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1), timeout=1)
+    fake_slack.fail_next("chat.postMessage", status=500)  # not stored ...
+    fake_slack.delay_next("chat.postMessage", 2.5)  # ... and answered after the client gave up
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 0
+    assert len(fake_slack.posts()) == 2 and len(fake_slack.messages(CHANNEL)) == 1
+    assert len(fake_slack.calls("conversations.history")) == 1
+    rig.database.dispose()
+
+
+@pytest.mark.parametrize("status", [500, None], ids=["http-500", "connection-dropped"])
+def test_a_post_stored_whose_answer_was_lost_is_found_in_the_channel_not_repeated(
+        tmp_path: Path, fake_slack: FakeSlack, status: int | None) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.lose_answer_next("chat.postMessage", status=status)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.recovered == 1 and result.posted == 0 and result.retrying == 0
+    assert len(fake_slack.messages(CHANNEL)) == 1 == len(fake_slack.posts())
+    assert len(fake_slack.calls("conversations.history")) == 1
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.status == POSTED
+    assert row.ts == fake_slack.messages(CHANNEL)[0]["ts"]
+    rig.database.dispose()
+
+
+def test_a_502_once_is_retried_in_the_same_pass_after_a_look_in_the_channel(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.fail_next("chat.postMessage", status=502)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 0
+    assert [c.status for c in fake_slack.posts()] == [502, 200]
+    assert len(fake_slack.calls("conversations.history")) == 1
+    assert len(fake_slack.messages(CHANNEL)) == 1
+    rig.database.dispose()
+
+
+def test_errors_that_say_nothing_was_stored_are_retried_without_a_look_in_the_channel(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(2))
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=0)
+    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 1
+    assert [c.status for c in fake_slack.posts()] == [429, 200, 200]
+    assert fake_slack.calls("conversations.history") == []
     rig.database.dispose()
 
 

@@ -6,9 +6,14 @@ store), asks the ledger which are settled, and for the rest:
 - older than the catch-up window and never seen: recorded as missed, not posted;
 - never seen and within the window: claimed (insert-or-nothing), paced per channel, posted with
   message metadata carrying the key, and recorded with Slack's ts (late if well past due);
-- owed (a failed post whose back-off has passed, or a claim left `sending` by a process that
+- owed (a failed post whose back-off has passed, or a claim whose lease ran out because its pass
   died): taken over atomically, then the channel is searched for a message carrying the key
   before anything is posted again, so a post whose answer was lost is recorded, not repeated.
+
+A post is never retried blindly: an answer that leaves open whether Slack stored the message (HTTP
+5xx, a dropped connection, a timeout) is followed by the same look in the channel before the next
+attempt. Answers that say nothing was stored (429 after the client's waits, `ok: false`) are
+retried as usual.
 
 The same pass serves APScheduler's tick inside `briefbot serve`, `briefbot reminders run-due`
 (cron, Kubernetes CronJob), tests and the benchmark.
@@ -30,6 +35,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.factbase import FactBase
 from bot.reminders.ledger import FAILED, MISSED, DeliveryLedger
@@ -53,7 +61,12 @@ DEFAULT_PACING_SECONDS = 1.0
 """Minimum gap between two posts to one channel (Slack allows about one per second)."""
 
 CLIENT_RETRIES = 2
-"""Retries inside one post attempt (429 honouring Retry-After, 500/503, connection errors)."""
+"""The client's own retries of one call: 429 (honouring Retry-After) for every call; 500/503 and
+connection errors only for reads (`conversations.history`), never for a post."""
+
+POST_ATTEMPTS = 1 + CLIENT_RETRIES
+"""Posts of one occurrence within a pass after answers that leave open whether it was stored,
+each after a look in the channel."""
 
 HISTORY_PAGES = 5
 
@@ -62,16 +75,56 @@ CLAIM_BATCH = 50
 is posted well within the ledger's claim time-out."""
 
 
+def _is_post(request: HttpRequest) -> bool:
+    return request.url.rstrip("/").endswith("/chat.postMessage")
+
+
+class _ServerErrorsOfReads(ServerErrorRetryHandler):
+    """Retries 500/503, except for posts: Slack may have stored a post it answered 5xx."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ConnectionErrorsOfReads(ConnectionErrorRetryHandler):
+    """Retries connection errors, except for posts: the post may have been sent and stored."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A Web API client for reminders, retrying transient failures a bounded number of times."""
+    """A Web API client for reminders, retrying transient failures a bounded number of times.
+
+    Posts are retried by the client only after a 429; other failures of a post are handled by
+    the delivery, which looks in the channel first (see the module docstring).
+    """
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
             RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
         ],
     )
 
@@ -208,53 +261,91 @@ class ReminderDelivery:
         check_history: bool,
     ) -> None:
         late = now - occ.utc > LATE_AFTER
-        if check_history:
-            try:
-                found = self._find_posted(channel, occ)
-            except (SlackApiError, OSError) as exc:
-                self._failed(
-                    ledger,
-                    occ,
-                    f"could not check the channel for an earlier post: {exc}",
-                    now,
-                    result,
-                )
-                return
-            if found is not None:
-                ledger.record_posted(occ.key, ts=found, now=now, late=late)
-                result.recovered += 1
-                self._on_outcome("recovered")
-                log.info("reminder found already posted", extra={"key": occ.key, "ts": found})
-                return
+        if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
+            return
         try:
             payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)
             ensure_within_limits(payload)
         except Exception as exc:
             self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
             return
-        self._pace(channel)
-        if not ledger.hold(occ.key):
-            # The lease ran out (a stalled pass): another pass may own the claim now.
-            result.lost += 1
+        error = ""
+        for _attempt in range(POST_ATTEMPTS):
+            self._pace(channel)
+            if not ledger.hold(occ.key):
+                # The lease ran out (a stalled pass): another pass may own the claim now.
+                result.lost += 1
+                log.warning(
+                    "reminder claim lost before posting; not posted",
+                    extra={"key": occ.key, "outcome": "lost"},
+                )
+                return
+            started = time.perf_counter()
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel, unfurl_links=False, unfurl_media=False, **payload
+                )
+            except SlackApiError as exc:
+                error = f"chat.postMessage: {exc.response.get('error')}"
+                if exc.response.status_code < 500:  # 429 after the client's waits, ok: false
+                    self._failed(ledger, occ, error, now, result)
+                    return
+            except OSError as exc:  # a timeout or a dropped connection
+                error = f"chat.postMessage: {type(exc).__name__}: {exc}"
+            else:
+                ts = str(response.get("ts") or "")
+                self._posted(ledger, occ, channel, ts, now, late, result, started)
+                return
+            finally:
+                self._last_post[channel] = self._monotonic()
+            # Slack may have stored it and lost only the answer: look before posting again.
             log.warning(
-                "reminder claim lost before posting; not posted",
-                extra={"key": occ.key, "outcome": "lost"},
+                "reminder post unanswered; looking in the channel",
+                extra={"key": occ.key, "slack_error": error, "outcome": "unanswered"},
             )
-            return
-        started = time.perf_counter()
+            if self._settled_by_history(ledger, occ, channel, now, late, result):
+                return
+        self._failed(ledger, occ, error, now, result)
+
+    def _settled_by_history(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        channel: str,
+        now: dt.datetime,
+        late: bool,
+        result: PassResult,
+    ) -> bool:
+        """Look in the channel for `occ`'s message: True when that settled it (found and
+        recorded, or the look failed and was recorded as a failure), False if it is not there."""
         try:
-            response = self.client.chat_postMessage(
-                channel=channel, unfurl_links=False, unfurl_media=False, **payload
-            )
-        except SlackApiError as exc:
-            self._failed(ledger, occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
-            return
-        except OSError as exc:  # timeouts and connection errors after the client's retries
-            self._failed(ledger, occ, f"chat.postMessage: {type(exc).__name__}: {exc}", now, result)
-            return
-        finally:
-            self._last_post[channel] = self._monotonic()
-        ts = str(response.get("ts") or "")
+            found = self._find_posted(channel, occ)
+        except (SlackApiError, OSError) as exc:
+            error = f"could not check the channel for an earlier post: {exc}"
+            self._failed(ledger, occ, error, now, result)
+            return True
+        if found is None:
+            return False
+        ledger.record_posted(occ.key, ts=found, now=now, late=late)
+        result.recovered += 1
+        self._on_outcome("recovered")
+        log.info(
+            "reminder found already posted",
+            extra={"key": occ.key, "channel": channel, "ts": found, "outcome": "recovered"},
+        )
+        return True
+
+    def _posted(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        channel: str,
+        ts: str,
+        now: dt.datetime,
+        late: bool,
+        result: PassResult,
+        started: float,
+    ) -> None:
         ledger.record_posted(occ.key, ts=ts, now=now, late=late)
         result.posted += 1
         result.late += late

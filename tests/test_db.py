@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +47,45 @@ def test_readiness_reports_an_unreachable_database(tmp_path: Path) -> None:
     db.dispose()
     gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", run_migrations=False)
     assert gone.ping() is False
+
+
+MIGRATE_AFTER_GO = (
+    "import sys\n"
+    "from bot.db import Database\n"
+    "sys.stdin.readline()\n"  # wait for the test's go, so both processes migrate at once
+    "Database(sys.argv[1]).dispose()\n"
+    "print('migrated')\n"
+)
+
+
+def migrate_together(url: str) -> None:
+    """Start two processes that migrate `url` at the same moment; both must succeed."""
+    processes = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE_AFTER_GO, url], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = [p.communicate(timeout=60)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert all(o.strip().endswith("migrated") for o in outputs), outputs
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        versions = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    engine.dispose()
+    assert len(versions) == 1
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_two_processes_starting_together_on_a_fresh_sqlite_file_both_migrate(
+        tmp_path: Path, attempt: int) -> None:
+    migrate_together(f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+@pytest.mark.postgres
+def test_two_processes_starting_together_on_a_fresh_postgresql_schema_both_migrate(
+        postgres_url: str) -> None:
+    migrate_together(postgres_url)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -51,13 +54,39 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=False, pool_recycle=300, pool_size=5, max_overflow=5)
 
 
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the lock that serialises migrations of one database across threads and processes.
+
+    A SQLite file gets an exclusive `flock` on a file beside it (`<file>.migrate-lock`), taken
+    before the first connection, so two processes starting together on a fresh file do not both
+    create `alembic_version`. PostgreSQL takes an advisory lock in the migration's own
+    transaction instead (see `migrate`).
+    """
+    with _migrate_lock:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:" or sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
-    """Run Alembic migrations up to head on `engine` (idempotent; safe at every start-up)."""
+    """Run Alembic migrations up to head on `engine` (idempotent; safe at every start-up, and
+    when several processes start at once)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with _migrate_lock, engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # Several replicas may start at once: one migrates, the others wait for it.
+            # Several replicas may start at once: one migrates, the others wait for it. The lock
+            # is held by this transaction, which also creates alembic_version on a fresh schema.
             connection.execute(text("SELECT pg_advisory_xact_lock(72057594037927)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -28,7 +28,7 @@ def test_migrations_create_the_schema_and_can_run_again(url: str) -> None:
     assert {"processed_events", "reminder_deliveries", "knowledge_gaps", "alembic_version"} <= names
     with db.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
-            == "0003"
+            == "0004"
     db.dispose()
 
 

@@ -19,6 +19,7 @@ from bot.reminders.ledger import (
     MISSED,
     POSTED,
     RETRY,
+    SKIPPED,
     DeliveryLedger,
 )
 from bot.reminders.occurrences import ReminderSchedule
@@ -96,6 +97,17 @@ def rig(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Rig]:
     yield built
     built.database.dispose()
     assert fake_slack.limit_violations == []
+
+
+WEEKLY_DIGEST = (
+    "- id: weekly\n  kind: digest\n  title: Weekly look-ahead\n  weekday: monday\n"
+    '  time: "09:00"\n  horizon_days: 14\n  channel: {channel}\n'
+)
+
+
+def started_before(rig: Rig, when: dt.datetime) -> None:
+    """The bot first ran reminders at `when` (nothing was due then)."""
+    assert rig.delivery.run_due(when).posted == 0
 
 
 def keys_posted(slack: FakeSlack) -> list[str]:
@@ -234,6 +246,7 @@ def test_always_failing_is_marked_failed_after_the_limit_and_logged(
 
 def test_after_three_hours_down_reminders_are_posted_once_marked_late(
         rig: Rig, fake_slack: FakeSlack) -> None:
+    started_before(rig, DUE - dt.timedelta(days=1))
     result = rig.delivery.run_due(DUE + dt.timedelta(hours=3))
     assert result.posted == 3 and result.late == 3
     assert "late" in fake_slack.posts()[0].body["text"].lower()
@@ -245,6 +258,7 @@ def test_after_five_days_down_old_reminders_are_missed_and_recent_ones_posted(
         tmp_path: Path, fake_slack: FakeSlack) -> None:
     rules = deadline_rules(2) + deadline_rules(1, due="2026-09-14").replace("d000", "recent")
     rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE - dt.timedelta(days=1))
     now = DUE + dt.timedelta(days=5)  # 15 September: the 10th is 5 days old, the 14th 1 day
     result = rig.delivery.run_due(now)
     assert result.missed == 2 and result.posted == 1 and result.late == 1
@@ -297,3 +311,40 @@ def test_an_overdue_reminder_already_in_the_channel_is_recorded_not_reposted(
     result = rig.delivery.run_due(DUE + dt.timedelta(hours=2))
     assert result.recovered == 3 and result.posted == 0
     assert len(fake_slack.posts()) == 3
+
+
+def test_the_first_start_owes_nothing_that_fell_due_before_it(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rules = (deadline_rules(1) + deadline_rules(1, due="2026-09-14").replace("d000", "after")
+             + WEEKLY_DIGEST.format(channel="C0DIGEST"))
+    rig = Rig(tmp_path, fake_slack, rules)
+    # First start a day after d000 fell due (within the catch-up window) and five weeks of
+    # Monday digests after the look-back began: none of them is owed.
+    first = rig.delivery.run_due(DUE + dt.timedelta(days=1))
+    assert (first.posted, first.missed, first.skipped) == (0, 0, 0)
+    assert fake_slack.posts() == [] and rig.ledger.log() == []
+    later = rig.delivery.run_due(dt.datetime(2026, 9, 14, 9, 1, tzinfo=NZ))
+    assert keys_posted(fake_slack) == ["after:2026-09-14:0"] and later.missed == 0
+    rig.database.dispose()
+
+
+def test_a_reminder_due_just_before_the_first_start_is_still_posted(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    assert rig.delivery.run_due(DUE + LATE_AFTER - dt.timedelta(seconds=1)).posted == 3
+
+
+def test_an_empty_digest_is_recorded_as_skipped_not_posted(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    rules = (WEEKLY_DIGEST.format(channel=CHANNEL)
+             + WEEKLY_DIGEST.format(channel="C0BUSY").replace("id: weekly", "id: busy")
+             + deadline_rules(1, channel="C0BUSY", due="2026-09-18"))
+    rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE)
+    monday = dt.datetime(2026, 9, 14, 9, 1, tzinfo=NZ)
+    result = rig.delivery.run_due(monday)
+    assert result.skipped == 1 and result.posted == 1
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C0BUSY"]
+    row = rig.ledger.get("weekly:2026-09-14:0")
+    assert row is not None and row.status == SKIPPED and "nothing to list" in (row.error or "")
+    assert rig.delivery.run_due(monday + dt.timedelta(minutes=1)).skipped == 0
+    rig.database.dispose()

@@ -39,6 +39,14 @@ reminder_deliveries = Table(
 has not run out belongs to a live pass and is never taken over.
 """
 
+reminder_ledger_start = Table(
+    "reminder_ledger_start",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)
+"""One row (id 1): when the first delivery pass ran; nothing due before it is owed."""
+
 knowledge_gaps = Table(
     "knowledge_gaps",
     metadata,

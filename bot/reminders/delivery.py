@@ -3,9 +3,11 @@
 A pass computes the occurrences due in the look-back window from the rules (never from a job
 store), asks the ledger which are settled, and for the rest:
 
+- due before the ledger's first start (less a grace of `LATE_AFTER`): not owed, left alone;
 - older than the catch-up window and never seen: recorded as missed, not posted;
 - never seen and within the window: claimed (insert-or-nothing), paced per channel, posted with
-  message metadata carrying the key, and recorded with Slack's ts (late if well past due);
+  message metadata carrying the key, and recorded with Slack's ts (late if well past due); a
+  digest with nothing to list is recorded as skipped instead of posted;
 - owed (a failed post whose back-off has passed, or a claim whose lease ran out because its pass
   died): taken over atomically, then the channel is searched for a message carrying the key
   before anything is posted again, so a post whose answer was lost is recorded, not repeated.
@@ -40,9 +42,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.factbase import FactBase
-from bot.reminders.ledger import FAILED, MISSED, DeliveryLedger
+from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
-from bot.reminders.occurrences import Occurrence, ReminderSchedule
+from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.limits import ensure_within_limits
 
@@ -55,7 +57,8 @@ LOOK_BACK = dt.timedelta(days=35)
 """How far back a pass looks for occurrences to post or to record as missed."""
 
 LATE_AFTER = dt.timedelta(minutes=10)
-"""A reminder posted more than this after its time is marked late."""
+"""A reminder posted more than this after its time is marked late. Also the grace before the
+ledger's first start: an occurrence due that little before the bot first ran is still owed."""
 
 DEFAULT_PACING_SECONDS = 1.0
 """Minimum gap between two posts to one channel (Slack allows about one per second)."""
@@ -139,6 +142,8 @@ class PassResult:
     retrying: int = 0
     failed: int = 0
     missed: int = 0
+    skipped: int = 0
+    """Digests with nothing to list (recorded, not posted)."""
     lost: int = 0
     """Claims whose lease ran out before their post (left to whoever takes them over)."""
     keys_posted: list[str] = field(default_factory=list)
@@ -147,7 +152,8 @@ class PassResult:
         """One line for the CLI and the log."""
         return (
             f"posted {self.posted} (late {self.late}), recovered {self.recovered}, "
-            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}"
+            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}, "
+            f"skipped {self.skipped}"
         )
 
 
@@ -190,11 +196,13 @@ class ReminderDelivery:
         """Post everything due at `now` that is not yet settled; record the rest."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
+        now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
         result = PassResult()
         ledger = self.ledger.for_pass()
         factbase = self.factbase()
+        owed_since = ledger.first_start(now) - LATE_AFTER
         due = self.schedule.occurrences(
-            factbase, now - self.look_back, now + dt.timedelta(microseconds=1)
+            factbase, max(now - self.look_back, owed_since), now + dt.timedelta(microseconds=1)
         )
         by_key = {occ.key: occ for occ in due}
         known = ledger.known_keys(list(by_key))
@@ -236,7 +244,7 @@ class ReminderDelivery:
                 result.failed += status == FAILED
                 continue
             self._deliver(ledger, owed_occ, owed.channel, factbase, now, result, check_history=True)
-        if result.posted or result.failed or result.missed or result.retrying:
+        if result.posted or result.failed or result.missed or result.retrying or result.skipped:
             log.info("reminder pass", extra={"summary": result.summary()})
         return result
 
@@ -262,6 +270,16 @@ class ReminderDelivery:
     ) -> None:
         late = now - occ.utc > LATE_AFTER
         if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
+            return
+        if occ.kind == DIGEST and not self.schedule.digest_entries(occ, factbase):
+            reason = "nothing to list: the digest was not posted"
+            if ledger.record_skipped(occ.key, reason=reason, now=now):
+                result.skipped += 1
+                self._on_outcome(SKIPPED)
+                log.info(
+                    "reminder digest empty; not posted",
+                    extra={"key": occ.key, "channel": channel, "outcome": SKIPPED},
+                )
             return
         try:
             payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)

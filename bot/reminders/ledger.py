@@ -7,7 +7,12 @@ atomic take-over update) changed a row may post. States:
     sending  -> posted             the post succeeded (Slack's ts recorded)
     sending  -> retry -> sending   a failed post, owed again after a back-off
     retry    -> failed             after MAX_ATTEMPTS
+    sending  -> skipped            nothing to say (a digest with no items): not posted
     (none)   -> missed             older than the catch-up window when first seen: not posted
+
+The ledger also remembers its first start (the first pass's `now`): nothing due before the bot
+first ran reminders is owed, so a first start neither posts nor records as missed what fell due
+before it existed.
 
 A claim is a lease held by one pass (its `owner` token, unique per pass). The lease runs in
 wall-clock time from the ledger's `clock`, never in a pass's logical `now` (which only says what
@@ -26,18 +31,20 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.schema import reminder_deliveries as table
+from bot.db.schema import reminder_ledger_start
 
 SENDING = "sending"
 POSTED = "posted"
 RETRY = "retry"
 FAILED = "failed"
 MISSED = "missed"
+SKIPPED = "skipped"
 
 MAX_ATTEMPTS = 5
 """Passes that may try one occurrence before it is marked failed."""
@@ -129,9 +136,25 @@ class DeliveryLedger:
         self.lease = lease
         self._dialect = engine.dialect.name
 
-    def for_pass(self) -> DeliveryLedger:
+    def for_pass(self) -> Self:
         """The same ledger under a new owner token, for one delivery pass."""
-        return DeliveryLedger(self.engine, clock=self.clock, lease=self.lease)
+        return type(self)(self.engine, clock=self.clock, lease=self.lease)
+
+    def first_start(self, now: dt.datetime) -> dt.datetime:
+        """When this ledger first ran a pass; recorded as `now` by the first call."""
+        module: Any = postgresql if self._dialect == "postgresql" else sqlite
+        with self.engine.begin() as connection:
+            connection.execute(
+                module.insert(reminder_ledger_start)
+                .values(id=1, started_at=now.astimezone(dt.UTC))
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            started = connection.execute(
+                select(reminder_ledger_start.c.started_at).where(reminder_ledger_start.c.id == 1)
+            ).scalar_one()
+        aware = _aware(started)
+        assert aware is not None
+        return aware
 
     def _lease_end(self) -> dt.datetime:
         return self.clock() + self.lease
@@ -278,6 +301,16 @@ class DeliveryLedger:
                     attempts=table.c.attempts + 1,
                 )
             )
+
+    def record_skipped(self, key: str, *, reason: str, now: dt.datetime) -> bool:
+        """A claimed occurrence had nothing to post; False if this owner no longer held it."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(table)
+                .where(self._mine(key))
+                .values(status=SKIPPED, posted_at=now, error=reason[:500])
+            ).rowcount
+        return bool(changed)
 
     def record_failure(self, key: str, *, error: str, now: dt.datetime) -> str | None:
         """A post failed: owe it again after a back-off, or mark it failed; returns the state.

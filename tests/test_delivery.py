@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -347,4 +348,24 @@ def test_an_empty_digest_is_recorded_as_skipped_not_posted(
     row = rig.ledger.get("weekly:2026-09-14:0")
     assert row is not None and row.status == SKIPPED and "nothing to list" in (row.error or "")
     assert rig.delivery.run_due(monday + dt.timedelta(minutes=1)).skipped == 0
+    rig.database.dispose()
+
+
+def test_every_reminder_log_line_names_its_occurrence_key(
+        tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.reminders")
+    rules = deadline_rules(2) + deadline_rules(1, due="2026-09-14").replace("d000", "recent")
+    rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE - dt.timedelta(days=1))
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
+    rig.delivery.run_due(DUE + dt.timedelta(days=5))  # two missed, one failed
+    fake_slack.lose_answer_next("chat.postMessage")
+    rig.delivery.run_due(DUE + dt.timedelta(days=6))  # its retry: unanswered, then found
+    lines = [r for r in caplog.records if r.name == "bot.reminders" and not hasattr(r, "summary")]
+    assert {r.getMessage().split(":")[0] for r in lines} >= {
+        "reminder missed", "reminder post failed; will retry",
+        "reminder post unanswered; looking in the channel", "reminder found already posted"}
+    for record in lines:
+        key = getattr(record, "key", None)
+        assert key and key in record.getMessage(), record.getMessage()
     rig.database.dispose()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.reminders.delivery import PassResult
 from bot.reminders.scheduler import JOB_ID, ReminderScheduler
 from tests.fakeslack import FakeSlack
 from tests.slackreq import BotProcess
@@ -71,3 +75,23 @@ def test_serve_posts_a_due_reminder_from_its_start_up_pass(tmp_path: Path,
         bot.stop()
     assert call.body["channel"] == CHANNEL
     assert call.body["metadata"]["event_payload"]["key"] == f"serve-check:{due:%Y-%m-%d}:0"
+
+
+def test_apscheduler_adds_no_info_lines_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    ticked = threading.Event()
+
+    def run_due(now: dt.datetime) -> PassResult:
+        ticked.set()
+        return PassResult()
+
+    scheduler = ReminderScheduler(run_due, NZ, cron={"second": "*"})
+    scheduler.start()
+    try:
+        assert ticked.wait(timeout=10)
+    finally:
+        scheduler.shutdown()
+    noisy = [r.getMessage() for r in caplog.records
+             if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
+    assert noisy == []
+    assert any(r.name == "bot.reminders" for r in caplog.records)  # our own line still logs

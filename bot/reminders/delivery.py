@@ -217,7 +217,9 @@ class ReminderDelivery:
                 ):
                     result.missed += 1
                     self._on_outcome(MISSED)
-                    log.warning("reminder missed", extra={"key": occ.key, "outcome": MISSED})
+                    log.warning(
+                        "reminder missed: %s", occ.key, extra={"key": occ.key, "outcome": MISSED}
+                    )
             else:
                 fresh.append((occ, channel))
         for start in range(0, len(fresh), CLAIM_BATCH):
@@ -277,7 +279,8 @@ class ReminderDelivery:
                 result.skipped += 1
                 self._on_outcome(SKIPPED)
                 log.info(
-                    "reminder digest empty; not posted",
+                    "reminder digest empty; not posted: %s",
+                    occ.key,
                     extra={"key": occ.key, "channel": channel, "outcome": SKIPPED},
                 )
             return
@@ -294,7 +297,8 @@ class ReminderDelivery:
                 # The lease ran out (a stalled pass): another pass may own the claim now.
                 result.lost += 1
                 log.warning(
-                    "reminder claim lost before posting; not posted",
+                    "reminder claim lost before posting; not posted: %s",
+                    occ.key,
                     extra={"key": occ.key, "outcome": "lost"},
                 )
                 return
@@ -318,7 +322,8 @@ class ReminderDelivery:
                 self._last_post[channel] = self._monotonic()
             # Slack may have stored it and lost only the answer: look before posting again.
             log.warning(
-                "reminder post unanswered; looking in the channel",
+                "reminder post unanswered; looking in the channel: %s",
+                occ.key,
                 extra={"key": occ.key, "slack_error": error, "outcome": "unanswered"},
             )
             if self._settled_by_history(ledger, occ, channel, now, late, result):
@@ -348,7 +353,8 @@ class ReminderDelivery:
         result.recovered += 1
         self._on_outcome("recovered")
         log.info(
-            "reminder found already posted",
+            "reminder found already posted: %s",
+            occ.key,
             extra={"key": occ.key, "channel": channel, "ts": found, "outcome": "recovered"},
         )
         return True
@@ -370,7 +376,8 @@ class ReminderDelivery:
         self._on_outcome("late" if late else "posted")
         result.keys_posted.append(occ.key)
         log.info(
-            "reminder posted",
+            "reminder posted: %s",
+            occ.key,
             extra={
                 "key": occ.key,
                 "channel": channel,
@@ -392,7 +399,8 @@ class ReminderDelivery:
         status = ledger.record_failure(occ.key, error=error, now=now)
         if status is None:
             log.warning(
-                "reminder claim lost; failure not recorded",
+                "reminder claim lost; failure not recorded: %s",
+                occ.key,
                 extra={"key": occ.key, "slack_error": error, "outcome": "lost"},
             )
             return
@@ -400,12 +408,15 @@ class ReminderDelivery:
         if status == FAILED:
             result.failed += 1
             log.error(
-                "reminder failed", extra={"key": occ.key, "slack_error": error, "outcome": FAILED}
+                "reminder failed: %s",
+                occ.key,
+                extra={"key": occ.key, "slack_error": error, "outcome": FAILED},
             )
         else:
             result.retrying += 1
             log.warning(
-                "reminder post failed; will retry",
+                "reminder post failed; will retry: %s",
+                occ.key,
                 extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
             )
 

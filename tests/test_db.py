@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.db import Database, migrate
+from bot.db import Database, migrate, with_reconnect
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -89,3 +89,41 @@ def test_two_processes_starting_together_on_a_fresh_sqlite_file_both_migrate(
 def test_two_processes_starting_together_on_a_fresh_postgresql_schema_both_migrate(
         postgres_url: str) -> None:
     migrate_together(postgres_url)
+
+
+def terminate_backend(url: str, pid: int) -> None:
+    """Close one server connection from PostgreSQL's side, as a restart or fail-over does."""
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    with db.engine.connect() as connection:
+        pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    terminate_backend(postgres_url, pid)
+    assert db.claim_event("Ev1", "app_mention") is True
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_with_reconnect_runs_once_more_when_the_connection_dies_mid_operation(
+        postgres_url: str) -> None:
+    db = Database(postgres_url)
+    pids: list[int] = []
+
+    def operation(connection: sa.Connection) -> int:
+        pids.append(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        if len(pids) == 1:
+            terminate_backend(postgres_url, pids[0])
+        return int(connection.execute(sa.text("SELECT 41 + 1")).scalar_one())
+
+    assert with_reconnect(db.engine, operation) == 42
+    assert len(pids) == 2 and pids[0] != pids[1]
+    with pytest.raises(sa.exc.IntegrityError):  # not a dropped connection: not repeated
+        with_reconnect(db.engine, lambda c: c.execute(sa.text(
+            "INSERT INTO processed_events VALUES ('Ev1', 'x', now()), ('Ev1', 'x', now())")))
+    db.dispose()

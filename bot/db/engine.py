@@ -6,19 +6,21 @@ import contextlib
 import datetime as dt
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from bot.db.schema import processed_events
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _migrate_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -51,7 +53,28 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=False, pool_recycle=300, pool_size=5, max_overflow=5)
+    # pool_pre_ping: a pooled connection whose server side was closed (a restarted or failed-over
+    # PostgreSQL, terminated backends) is replaced before use instead of failing the caller.
+    return create_engine(url, pool_pre_ping=True, pool_recycle=300, pool_size=5, max_overflow=5)
+
+
+def with_reconnect(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """Run `fn` in a transaction on `engine`; if the database dropped the connection, run it once
+    more on a fresh one and return what it returns.
+
+    Retried on `OperationalError` or any `DBAPIError` that invalidated the connection; other
+    errors (an `IntegrityError`, say) propagate at once, as does a second failure. `fn` runs
+    again from the start, so it must be safe to repeat: its first transaction was rolled back,
+    unless the connection died after the commit had reached the server.
+    """
+    try:
+        with engine.begin() as connection:
+            return fn(connection)
+    except DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            raise
+    with engine.begin() as connection:
+        return fn(connection)
 
 
 @contextlib.contextmanager

@@ -1,17 +1,20 @@
 """A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
-`conversations.history` and posts to `response_url`s (`/response/<anything>`), records every call,
-checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
-with `Retry-After`, 5xx, `ok: false`), to answer late or slowly, or to handle a call and then lose
-its answer (`lose_answer_next`: a message stored, then HTTP 500 or a dropped connection). Point a
-client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
+`conversations.history`, `conversations.info` and posts to `response_url`s
+(`/response/<anything>`), records every call, checks every message it receives against
+`bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx, `ok: false`),
+to answer late or slowly, or to handle a call and then lose its answer (`lose_answer_next`: a
+message stored, then HTTP 500 or a dropped connection). Point a client at it with
+`WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
 - `conversations.history` lists a channel's messages newest first and leaves out thread replies
   (messages whose `thread_ts` differs from their `ts`); `metadata` only with `include_all_metadata`.
 - Ephemeral messages never appear in the history.
+- The bot is a member of every channel unless `remove_bot_from(channel)` was called: then
+  `conversations.info` says `is_member: false` and `chat.postMessage` answers `not_in_channel`.
 - A message that breaks Slack's limits is answered `{"ok": false, "error": "invalid_blocks"}` (HTTP
   200 for API methods, 400 for a `response_url`), not stored, and listed in `limit_violations`.
 
@@ -120,6 +123,7 @@ class FakeSlack:
         self._delays: dict[str, deque[_Delay]] = {}
         self._slow: dict[str, float] = {}
         self._lost_answers: dict[str, deque[_LostAnswer]] = {}
+        self._not_member: set[str] = set()
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -297,6 +301,11 @@ class FakeSlack:
         with self._cond:
             self._lost_answers.setdefault(method, deque()).append(_LostAnswer(status, times))
 
+    def remove_bot_from(self, channel: str) -> None:
+        """Make the bot not a member of `channel` (as without `chat:write.public`)."""
+        with self._cond:
+            self._not_member.add(channel)
+
     def clear_failures(self) -> None:
         """Drop every scripted failure and delay."""
         with self._cond:
@@ -440,6 +449,8 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not body.get("text") and not body.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if channel in self._not_member:
+            return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         message = _message_from(body, ts)
         self._messages.setdefault(channel, []).append(message)
@@ -513,6 +524,20 @@ class FakeSlack:
             "response_metadata": {"next_cursor": f"offset:{offset + limit}" if has_more else ""},
         }
 
+    def _conversation_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": channel.lower(),
+                "is_channel": True,
+                "is_member": channel not in self._not_member,
+            },
+        }
+
     def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
@@ -523,6 +548,7 @@ _API_METHODS = {
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "chat.update": FakeSlack._update,
     "conversations.history": FakeSlack._history,
+    "conversations.info": FakeSlack._conversation_info,
     RESPONSE_URL: FakeSlack._response_url,
 }
 

@@ -369,3 +369,38 @@ def test_every_reminder_log_line_names_its_occurrence_key(
         key = getattr(record, "key", None)
         assert key and key in record.getMessage(), record.getMessage()
     rig.database.dispose()
+
+
+def test_the_start_up_check_names_a_reminder_channel_the_bot_is_not_in_and_what_to_do(
+        tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1) + deadline_rules(1, channel="C0OTHER")
+              .replace("d000", "other"))
+    fake_slack.remove_bot_from("C0OTHER")
+    problems = rig.delivery.check_channels()
+    assert sorted(c.body["channel"] for c in fake_slack.calls("conversations.info")) == [
+        "C0OTHER", CHANNEL]
+    assert len(problems) == 1
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "#c0other (C0OTHER)" in error.getMessage()
+    assert "invite @briefbot to #c0other" in error.getMessage()
+    rig.database.dispose()
+
+
+def test_the_start_up_check_says_when_slack_cannot_tell(
+        rig: Rig, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    fake_slack.fail_next("conversations.info", error="missing_scope")
+    (problem,) = rig.delivery.check_channels()
+    assert "channels:read" in problem
+    assert any(r.levelno == logging.WARNING and "channels:read" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_posting_where_the_bot_is_not_a_member_records_a_clear_reason(
+        rig: Rig, fake_slack: FakeSlack) -> None:
+    fake_slack.remove_bot_from(CHANNEL)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.retrying == 3 and fake_slack.messages(CHANNEL) == []
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.status == RETRY
+    assert row.error is not None and "not_in_channel" in row.error
+    assert f"invite @briefbot to {CHANNEL}" in row.error

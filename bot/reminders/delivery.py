@@ -42,6 +42,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.factbase import FactBase
+from bot.reminders.channels import (
+    check_reminder_channels,
+    not_in_channel_advice,
+    reminder_channels,
+)
 from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
 from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
@@ -250,6 +255,10 @@ class ReminderDelivery:
             log.info("reminder pass", extra={"summary": result.summary()})
         return result
 
+    def check_channels(self) -> list[str]:
+        """At start-up: log (and return) every reminder channel the bot cannot post into."""
+        return check_reminder_channels(self.client, reminder_channels(self.schedule))
+
     def _channel(self, occ: Occurrence) -> str:
         channel = occ.channel or self.schedule.default_channel
         if not channel:
@@ -309,6 +318,8 @@ class ReminderDelivery:
                 )
             except SlackApiError as exc:
                 error = f"chat.postMessage: {exc.response.get('error')}"
+                if exc.response.get("error") == "not_in_channel":
+                    error += f" ({not_in_channel_advice(channel)})"
                 if exc.response.status_code < 500:  # 429 after the client's waits, ok: false
                     self._failed(ledger, occ, error, now, result)
                     return

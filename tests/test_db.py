@@ -27,8 +27,10 @@ def test_migrations_create_the_schema_and_can_run_again(url: str) -> None:
     names = set(sa.inspect(db.engine).get_table_names())
     assert {"processed_events", "reminder_deliveries", "knowledge_gaps", "alembic_version"} <= names
     with db.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
+        assert (
+            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
             == "0004"
+        )
     db.dispose()
 
 
@@ -61,8 +63,13 @@ MIGRATE_AFTER_GO = (
 def migrate_together(url: str) -> None:
     """Start two processes that migrate `url` at the same moment; both must succeed."""
     processes = [
-        subprocess.Popen([sys.executable, "-c", MIGRATE_AFTER_GO, url], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AFTER_GO, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
     for process in processes:
@@ -81,13 +88,15 @@ def migrate_together(url: str) -> None:
 
 @pytest.mark.parametrize("attempt", range(4))
 def test_two_processes_starting_together_on_a_fresh_sqlite_file_both_migrate(
-        tmp_path: Path, attempt: int) -> None:
+    tmp_path: Path, attempt: int
+) -> None:
     migrate_together(f"sqlite:///{tmp_path / 'fresh.db'}")
 
 
 @pytest.mark.postgres
 def test_two_processes_starting_together_on_a_fresh_postgresql_schema_both_migrate(
-        postgres_url: str) -> None:
+    postgres_url: str,
+) -> None:
     migrate_together(postgres_url)
 
 
@@ -111,7 +120,8 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgres_u
 
 @pytest.mark.postgres
 def test_with_reconnect_runs_once_more_when_the_connection_dies_mid_operation(
-        postgres_url: str) -> None:
+    postgres_url: str,
+) -> None:
     db = Database(postgres_url)
     pids: list[int] = []
 
@@ -124,6 +134,12 @@ def test_with_reconnect_runs_once_more_when_the_connection_dies_mid_operation(
     assert with_reconnect(db.engine, operation) == 42
     assert len(pids) == 2 and pids[0] != pids[1]
     with pytest.raises(sa.exc.IntegrityError):  # not a dropped connection: not repeated
-        with_reconnect(db.engine, lambda c: c.execute(sa.text(
-            "INSERT INTO processed_events VALUES ('Ev1', 'x', now()), ('Ev1', 'x', now())")))
+        with_reconnect(
+            db.engine,
+            lambda c: c.execute(
+                sa.text(
+                    "INSERT INTO processed_events VALUES ('Ev1', 'x', now()), ('Ev1', 'x', now())"
+                )
+            ),
+        )
     db.dispose()

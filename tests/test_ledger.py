@@ -39,8 +39,10 @@ def claim(ledger: DeliveryLedger, key: str = "r:2026-09-10:0") -> bool:
 
 
 def test_only_the_first_claim_of_a_key_wins(database: Database) -> None:
-    first, second = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine,
-                                                                                owner="b")
+    first, second = (
+        DeliveryLedger(database.engine, owner="a"),
+        DeliveryLedger(database.engine, owner="b"),
+    )
     assert claim(first) is True
     assert claim(second) is False
     row = first.get("r:2026-09-10:0")
@@ -93,7 +95,8 @@ class WallClock:
 
 
 def test_a_live_claim_is_never_taken_over_whatever_the_other_pass_thinks_the_time_is(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     wall = WallClock()
     a = DeliveryLedger(database.engine, owner="a", clock=wall)
     b = DeliveryLedger(database.engine, owner="b", clock=wall)
@@ -143,12 +146,24 @@ def test_each_pass_claims_under_its_own_owner_token(database: Database) -> None:
 
 def test_missed_is_recorded_once_and_listed_in_the_log(database: Database) -> None:
     ledger = DeliveryLedger(database.engine)
-    assert ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
-                                due_at=NOW - dt.timedelta(days=9), now=NOW)
-    assert not ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
-                                    due_at=NOW - dt.timedelta(days=9), now=NOW)
+    assert ledger.record_missed(
+        key="old:2026-09-01:0",
+        rule_id="old",
+        channel="C1",
+        due_at=NOW - dt.timedelta(days=9),
+        now=NOW,
+    )
+    assert not ledger.record_missed(
+        key="old:2026-09-01:0",
+        rule_id="old",
+        channel="C1",
+        due_at=NOW - dt.timedelta(days=9),
+        now=NOW,
+    )
     claim(ledger)
     assert ledger.known_keys(["old:2026-09-01:0", "r:2026-09-10:0", "nope"]) == {
-        "old:2026-09-01:0": MISSED, "r:2026-09-10:0": SENDING}
+        "old:2026-09-01:0": MISSED,
+        "r:2026-09-10:0": SENDING,
+    }
     assert [r.key for r in ledger.log()] == ["r:2026-09-10:0", "old:2026-09-01:0"]
     assert [r.key for r in ledger.log(since=NOW - dt.timedelta(days=1))] == ["r:2026-09-10:0"]

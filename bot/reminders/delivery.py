@@ -79,8 +79,8 @@ each after a look in the channel."""
 HISTORY_PAGES = 5
 
 CLAIM_BATCH = 50
-"""Occurrences claimed per statement. Small enough that a batch waiting on one channel's pacing
-is posted well within the ledger's claim time-out."""
+"""Occurrences claimed per statement. The pass renews the leases of the whole batch before each
+post, so a batch waiting on one channel's pacing stays claimed however long it takes."""
 
 
 def _is_post(request: HttpRequest) -> bool:
@@ -431,16 +431,14 @@ class ReminderDelivery:
                 extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
             )
 
-    def _pace(self, channel: str) -> bool:
-        """Wait until this channel may take another post; True if it had to wait."""
+    def _pace(self, channel: str) -> None:
+        """Wait until this channel may take another post."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
-            return False
+            return
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
             self._sleep(wait)
-            return True
-        return False
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:
         """The ts of a message in `channel` whose metadata carries `occ.key`, if any.

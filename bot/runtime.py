@@ -99,6 +99,8 @@ class Runtime:
 
     def start_background(self) -> None:
         """Start the reminder scheduler and the `seeds/` watcher (when enabled)."""
+        if self.delivery is not None:
+            self.delivery.check_channels()  # logs a channel the bot is not a member of
         if self.scheduler is not None:
             self.scheduler.start()
         if self.settings.watch_seeds:

@@ -1,17 +1,20 @@
 """A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
-`conversations.history`, `conversations.replies` and posts to `response_url`s
-(`/response/<anything>`), records every call, checks every message it receives against
-`bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx, `ok: false`),
-to answer late, or to store a message and then lose the answer (`fail_after_store`). Point a
-client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
+`conversations.history`, `conversations.replies`, `conversations.info` and posts to
+`response_url`s (`/response/<anything>`), records every call, checks every message it receives
+against `bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx,
+`ok: false`), to answer late or slowly, or to handle a call and then lose its answer
+(`fail_after_store` and `lose_answer_next`: a message stored, then HTTP 500 or a dropped
+connection). Point a client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
 - `conversations.history` lists a channel's messages newest first and leaves out thread replies
   (messages whose `thread_ts` differs from their `ts`); `metadata` only with `include_all_metadata`.
 - Ephemeral messages never appear in the history.
+- The bot is a member of every channel unless `remove_bot_from(channel)` was called: then
+  `conversations.info` says `is_member: false` and `chat.postMessage` answers `not_in_channel`.
 - A message that breaks Slack's limits is answered `{"ok": false, "error": "invalid_blocks"}` (HTTP
   200 for API methods, 400 for a `response_url`), not stored, and listed in `limit_violations`.
 - chat.postMessage answers `msg_blocks_too_long` above `POST_MESSAGE_BLOCKS_TEXT_LIMIT` characters
@@ -99,11 +102,20 @@ class _Delay:
     remaining: int
 
 
+@dataclass(slots=True)
+class _LostAnswer:
+    status: int | None
+    """The status answered instead; `None` drops the connection without an answer."""
+    remaining: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    """Close the connection without answering."""
 
 
 class FakeSlack:
@@ -117,6 +129,9 @@ class FakeSlack:
         self._always: dict[str, _Failure] = {}
         self._delays: dict[str, deque[_Delay]] = {}
         self._after_store: dict[str, deque[_Failure]] = {}
+        self._slow: dict[str, float] = {}
+        self._lost_answers: dict[str, deque[_LostAnswer]] = {}
+        self._not_member: set[str] = set()
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -286,6 +301,30 @@ class FakeSlack:
         with self._cond:
             self._delays.setdefault(method, deque()).append(_Delay(seconds, times))
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer every call of `method` only after `seconds` (a slow Slack) until `clear_failures`.
+
+        The call is handled (a message stored) at once; only the answer waits.
+        """
+        with self._cond:
+            self._slow[method] = seconds
+
+    def lose_answer_next(self, method: str, *, status: int | None = 500, times: int = 1) -> None:
+        """Handle the next `times` successful calls of `method` (a message is stored), then lose
+        the answer: reply HTTP `status` instead, or with `status=None` drop the connection.
+
+        As Slack can: the caller cannot tell that its message was posted.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._cond:
+            self._lost_answers.setdefault(method, deque()).append(_LostAnswer(status, times))
+
+    def remove_bot_from(self, channel: str) -> None:
+        """Make the bot not a member of `channel` (as without `chat:write.public`)."""
+        with self._cond:
+            self._not_member.add(channel)
+
     def clear_failures(self) -> None:
         """Drop every scripted failure and delay."""
         with self._cond:
@@ -296,6 +335,8 @@ class FakeSlack:
         self._failures.clear()
         self._always.clear()
         self._delays.clear()
+        self._slow.clear()
+        self._lost_answers.clear()
 
     # -- request handling (called from the server's threads) -------------------------------------
 
@@ -320,7 +361,9 @@ class FakeSlack:
             if invalid_json:
                 answer = _Answer(400 if method == RESPONSE_URL else 200, _error("invalid_json"))
             else:
-                answer = self._answer_locked(method, headers, body)
+                answer = self._lose_answer_locked(
+                    method, self._answer_locked(method, headers, body)
+                )
             delay = self._take_delay_locked(method)
             self._calls.append(
                 Call(
@@ -372,10 +415,23 @@ class FakeSlack:
     def _take_failure_locked(self, method: str) -> _Failure | None:
         return _take(self._failures.get(method)) or self._always.get(method)
 
+    def _lose_answer_locked(self, method: str, answer: _Answer) -> _Answer:
+        """`answer`, or a lost one (`lose_answer_next`) once the call has been handled."""
+        queue = self._lost_answers.get(method)
+        if not queue or not answer.body.get("ok"):
+            return answer
+        lost = queue[0]
+        lost.remaining -= 1
+        if lost.remaining <= 0:
+            queue.popleft()
+        if lost.status is None:
+            return _Answer(0, {}, drop=True)
+        return _Answer(lost.status, _error(_STATUS_ERRORS.get(lost.status, f"http_{lost.status}")))
+
     def _take_delay_locked(self, method: str) -> float:
         queue = self._delays.get(method)
         if not queue:
-            return 0.0
+            return self._slow.get(method, 0.0)
         delay = queue[0]
         delay.remaining -= 1
         if delay.remaining <= 0:
@@ -411,6 +467,8 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not body.get("text") and not body.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if channel in self._not_member:
+            return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         message = _message_from(body, ts)
         self._messages.setdefault(channel, []).append(message)
@@ -500,6 +558,20 @@ class FakeSlack:
                 message.pop("metadata", None)
         return {"ok": True, "messages": shown, "has_more": False}
 
+    def _conversation_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": channel.lower(),
+                "is_channel": True,
+                "is_member": channel not in self._not_member,
+            },
+        }
+
     def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
@@ -511,6 +583,7 @@ _API_METHODS = {
     "chat.update": FakeSlack._update,
     "conversations.history": FakeSlack._history,
     "conversations.replies": FakeSlack._replies,
+    "conversations.info": FakeSlack._conversation_info,
     RESPONSE_URL: FakeSlack._response_url,
 }
 
@@ -561,7 +634,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer, delay = _Answer(500, {"ok": False, "error": "fake_slack_error"}), 0.0
         if delay > 0:
             fake._wait(delay)
-        if answer.status == DROP_CONNECTION:
+        if answer.status == DROP_CONNECTION or answer.drop:
             self.close_connection = True
             return
         payload = json.dumps(answer.body).encode("utf-8")

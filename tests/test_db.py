@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from bot.db import Database, migrate
+from bot.db import Database, migrate, with_reconnect
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -25,8 +27,10 @@ def test_migrations_create_the_schema_and_can_run_again(url: str) -> None:
     names = set(sa.inspect(db.engine).get_table_names())
     assert {"processed_events", "reminder_deliveries", "knowledge_gaps", "alembic_version"} <= names
     with db.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
-            == "0002"
+        assert (
+            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            == "0004"
+        )
     db.dispose()
 
 
@@ -45,3 +49,97 @@ def test_readiness_reports_an_unreachable_database(tmp_path: Path) -> None:
     db.dispose()
     gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", run_migrations=False)
     assert gone.ping() is False
+
+
+MIGRATE_AFTER_GO = (
+    "import sys\n"
+    "from bot.db import Database\n"
+    "sys.stdin.readline()\n"  # wait for the test's go, so both processes migrate at once
+    "Database(sys.argv[1]).dispose()\n"
+    "print('migrated')\n"
+)
+
+
+def migrate_together(url: str) -> None:
+    """Start two processes that migrate `url` at the same moment; both must succeed."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AFTER_GO, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = [p.communicate(timeout=60)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert all(o.strip().endswith("migrated") for o in outputs), outputs
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        versions = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    engine.dispose()
+    assert len(versions) == 1
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_two_processes_starting_together_on_a_fresh_sqlite_file_both_migrate(
+    tmp_path: Path, attempt: int
+) -> None:
+    migrate_together(f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+@pytest.mark.postgres
+def test_two_processes_starting_together_on_a_fresh_postgresql_schema_both_migrate(
+    postgres_url: str,
+) -> None:
+    migrate_together(postgres_url)
+
+
+def terminate_backend(url: str, pid: int) -> None:
+    """Close one server connection from PostgreSQL's side, as a restart or fail-over does."""
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    with db.engine.connect() as connection:
+        pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    terminate_backend(postgres_url, pid)
+    assert db.claim_event("Ev1", "app_mention") is True
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_with_reconnect_runs_once_more_when_the_connection_dies_mid_operation(
+    postgres_url: str,
+) -> None:
+    db = Database(postgres_url)
+    pids: list[int] = []
+
+    def operation(connection: sa.Connection) -> int:
+        pids.append(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        if len(pids) == 1:
+            terminate_backend(postgres_url, pids[0])
+        return int(connection.execute(sa.text("SELECT 41 + 1")).scalar_one())
+
+    assert with_reconnect(db.engine, operation) == 42
+    assert len(pids) == 2 and pids[0] != pids[1]
+    with pytest.raises(sa.exc.IntegrityError):  # not a dropped connection: not repeated
+        with_reconnect(
+            db.engine,
+            lambda c: c.execute(
+                sa.text(
+                    "INSERT INTO processed_events VALUES ('Ev1', 'x', now()), ('Ev1', 'x', now())"
+                )
+            ),
+        )
+    db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,12 +14,13 @@ from bot.db import Database
 from bot.factbase import FactBase, load_factbase
 from bot.reminders.delivery import LATE_AFTER, ReminderDelivery, make_client
 from bot.reminders.ledger import (
-    CLAIM_TIMEOUT,
     FAILED,
+    LEASE,
     MAX_ATTEMPTS,
     MISSED,
     POSTED,
     RETRY,
+    SKIPPED,
     DeliveryLedger,
 )
 from bot.reminders.occurrences import ReminderSchedule
@@ -57,11 +59,28 @@ class Clock:
         self.now += seconds
 
 
+class WallClock:
+    """The wall clock the ledger's leases run on, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 class Rig:
     """A delivery wired to a fake Slack, a real SQLite database and synthetic rules."""
 
-    def __init__(self, tmp_path: Path, slack: FakeSlack, rules: str, *, pacing: float = 0.0,
-                 timeout: int = 10) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        slack: FakeSlack,
+        rules: str,
+        *,
+        pacing: float = 0.0,
+        timeout: int = 10,
+    ) -> None:
         seeds = make_seeds(tmp_path)
         (seeds / "reminders.yaml").write_text(rules)
         self.factbase: FactBase = load_factbase(seeds).require()
@@ -69,13 +88,18 @@ class Rig:
         assert [p for p in problems if p.severity == "error"] == []
         self.schedule = ReminderSchedule(loaded, NZ, CHANNEL)
         self.database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-        self.ledger = DeliveryLedger(self.database.engine)
+        self.wall = WallClock()
+        self.ledger = DeliveryLedger(self.database.engine, clock=self.wall)
         self.clock = Clock()
         self.delivery = ReminderDelivery(
-            ledger=self.ledger, schedule=self.schedule, factbase=lambda: self.factbase,
-            renderer=Renderer(TEMPLATES), client=make_client("xoxb-test", slack.base_url,
-                                                             timeout=timeout),
-            pacing_seconds=pacing, sleep=self.clock.sleep, monotonic=self.clock.monotonic,
+            ledger=self.ledger,
+            schedule=self.schedule,
+            factbase=lambda: self.factbase,
+            renderer=Renderer(TEMPLATES),
+            client=make_client("xoxb-test", slack.base_url, timeout=timeout),
+            pacing_seconds=pacing,
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
         )
 
 
@@ -87,13 +111,28 @@ def rig(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Rig]:
     assert fake_slack.limit_violations == []
 
 
+WEEKLY_DIGEST = (
+    "- id: weekly\n  kind: digest\n  title: Weekly look-ahead\n  weekday: monday\n"
+    '  time: "09:00"\n  horizon_days: 14\n  channel: {channel}\n'
+)
+
+
+def started_before(rig: Rig, when: dt.datetime) -> None:
+    """The bot first ran reminders at `when` (nothing was due then)."""
+    assert rig.delivery.run_due(when).posted == 0
+
+
 def keys_posted(slack: FakeSlack) -> list[str]:
-    return [c.body["metadata"]["event_payload"]["key"] for c in slack.posts() if c.status == 200
-            and c.response.get("ok")]
+    return [
+        c.body["metadata"]["event_payload"]["key"]
+        for c in slack.posts()
+        if c.status == 200 and c.response.get("ok")
+    ]
 
 
 def test_a_normal_pass_posts_each_due_reminder_with_its_key_and_records_the_ts(
-        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
     result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
     assert result.posted == 3 and result.late == 0
     assert sorted(keys_posted(fake_slack)) == [f"d00{i}:2026-09-10:0" for i in range(3)]
@@ -126,7 +165,8 @@ def test_rate_limited_then_success_posts_once(rig: Rig, fake_slack: FakeSlack) -
 
 
 def test_server_errors_beyond_the_clients_retries_are_owed_and_posted_once_later(
-        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
     fake_slack.fail_next("chat.postMessage", status=500, times=3)
     now = DUE + dt.timedelta(minutes=1)
     first = rig.delivery.run_due(now)
@@ -138,25 +178,78 @@ def test_server_errors_beyond_the_clients_retries_are_owed_and_posted_once_later
     assert len(keys_posted(fake_slack)) == 3 == len(set(keys_posted(fake_slack)))
 
 
-def test_a_timeout_whose_post_landed_is_recorded_not_repeated(
-        tmp_path: Path, fake_slack: FakeSlack) -> None:
+def test_a_timeout_whose_post_landed_is_found_in_the_channel_not_repeated(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     rig = Rig(tmp_path, fake_slack, deadline_rules(1), timeout=1)
-    fake_slack.delay_next("chat.postMessage", 2.5, times=3)
-    now = DUE + dt.timedelta(minutes=1)
-    first = rig.delivery.run_due(now)
-    assert first.retrying == 1 and first.posted == 0
-    assert len(fake_slack.messages(CHANNEL)) >= 1  # Slack accepted it; the answer was lost
+    fake_slack.delay_next("chat.postMessage", 2.5)  # longer than the client's timeout, once
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.recovered == 1 and result.retrying == 0
+    assert len(fake_slack.messages(CHANNEL)) == 1 == len(fake_slack.posts())
     row = rig.ledger.get("d000:2026-09-10:0")
-    assert row is not None and row.next_attempt_at is not None
-    second = rig.delivery.run_due(row.next_attempt_at)
-    assert second.recovered == 1 and second.posted == 0
-    final = rig.ledger.get("d000:2026-09-10:0")
-    assert final is not None and final.status == POSTED and final.ts
+    assert row is not None and row.status == POSTED
+    assert row.ts == fake_slack.messages(CHANNEL)[0]["ts"]
+    rig.database.dispose()
+
+
+def test_a_timeout_whose_post_did_not_land_is_posted_in_the_same_pass(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1), timeout=1)
+    fake_slack.fail_next("chat.postMessage", status=500)  # not stored ...
+    fake_slack.delay_next("chat.postMessage", 2.5)  # ... and answered after the client gave up
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 0
+    assert len(fake_slack.posts()) == 2 and len(fake_slack.messages(CHANNEL)) == 1
+    assert len(fake_slack.calls("conversations.history")) == 1
+    rig.database.dispose()
+
+
+@pytest.mark.parametrize("status", [500, None], ids=["http-500", "connection-dropped"])
+def test_a_post_stored_whose_answer_was_lost_is_found_in_the_channel_not_repeated(
+    tmp_path: Path, fake_slack: FakeSlack, status: int | None
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.lose_answer_next("chat.postMessage", status=status)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.recovered == 1 and result.posted == 0 and result.retrying == 0
+    assert len(fake_slack.messages(CHANNEL)) == 1 == len(fake_slack.posts())
+    assert len(fake_slack.calls("conversations.history")) == 1
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.status == POSTED
+    assert row.ts == fake_slack.messages(CHANNEL)[0]["ts"]
+    rig.database.dispose()
+
+
+def test_a_502_once_is_retried_in_the_same_pass_after_a_look_in_the_channel(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.fail_next("chat.postMessage", status=502)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 0
+    assert [c.status for c in fake_slack.posts()] == [502, 200]
+    assert len(fake_slack.calls("conversations.history")) == 1
+    assert len(fake_slack.messages(CHANNEL)) == 1
+    rig.database.dispose()
+
+
+def test_errors_that_say_nothing_was_stored_are_retried_without_a_look_in_the_channel(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(2))
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=0)
+    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 1 and result.retrying == 1
+    assert [c.status for c in fake_slack.posts()] == [429, 200, 200]
+    assert fake_slack.calls("conversations.history") == []
     rig.database.dispose()
 
 
 def test_always_failing_is_marked_failed_after_the_limit_and_logged(
-        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     rig = Rig(tmp_path, fake_slack, deadline_rules(1))
     fake_slack.always_fail("chat.postMessage", error="not_in_channel")
     now = DUE + dt.timedelta(minutes=1)
@@ -175,7 +268,9 @@ def test_always_failing_is_marked_failed_after_the_limit_and_logged(
 
 
 def test_after_three_hours_down_reminders_are_posted_once_marked_late(
-        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
+    started_before(rig, DUE - dt.timedelta(days=1))
     result = rig.delivery.run_due(DUE + dt.timedelta(hours=3))
     assert result.posted == 3 and result.late == 3
     assert "late" in fake_slack.posts()[0].body["text"].lower()
@@ -184,9 +279,11 @@ def test_after_three_hours_down_reminders_are_posted_once_marked_late(
 
 
 def test_after_five_days_down_old_reminders_are_missed_and_recent_ones_posted(
-        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     rules = deadline_rules(2) + deadline_rules(1, due="2026-09-14").replace("d000", "recent")
     rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE - dt.timedelta(days=1))
     now = DUE + dt.timedelta(days=5)  # 15 September: the 10th is 5 days old, the 14th 1 day
     result = rig.delivery.run_due(now)
     assert result.missed == 2 and result.posted == 1 and result.late == 1
@@ -199,8 +296,12 @@ def test_after_five_days_down_old_reminders_are_missed_and_recent_ones_posted(
 
 
 def test_posts_to_one_channel_are_paced(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    rig = Rig(tmp_path, fake_slack, deadline_rules(3) + deadline_rules(1, channel="C0OTHER")
-              .replace("d000", "other"), pacing=1.0)
+    rig = Rig(
+        tmp_path,
+        fake_slack,
+        deadline_rules(3) + deadline_rules(1, channel="C0OTHER").replace("d000", "other"),
+        pacing=1.0,
+    )
     rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
     assert len(fake_slack.posts()) == 4
     assert rig.clock.slept == [1.0, 1.0]  # the other channel's post did not wait
@@ -208,14 +309,18 @@ def test_posts_to_one_channel_are_paced(tmp_path: Path, fake_slack: FakeSlack) -
 
 
 def test_a_dead_claim_is_resolved_by_looking_in_the_channel(
-        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
     now = DUE + dt.timedelta(minutes=1)
     key = "d000:2026-09-10:0"
     assert rig.ledger.claim(key=key, rule_id="d000", channel=CHANNEL, due_at=DUE, now=now)
     result = rig.delivery.run_due(now)
     assert result.posted == 2  # the claimed one belongs to someone else for now
-    later = now + CLAIM_TIMEOUT + dt.timedelta(seconds=1)
-    assert rig.delivery.run_due(later).posted == 1
+    # A pass running as a much later time still leaves a live claim alone ...
+    assert rig.delivery.run_due(now + dt.timedelta(hours=1)).posted == 0
+    # ... and takes it over once its lease has run out.
+    rig.wall.now += LEASE + dt.timedelta(seconds=1)
+    assert rig.delivery.run_due(now).posted == 1
     history = [c for c in fake_slack.calls("conversations.history")]
     assert history and history[-1].body["include_all_metadata"] in (True, "true", "1")
     assert sorted(keys_posted(fake_slack)) == sorted(set(keys_posted(fake_slack)))
@@ -227,7 +332,8 @@ def test_late_threshold_is_respected(rig: Rig, fake_slack: FakeSlack) -> None:
 
 
 def test_an_overdue_reminder_already_in_the_channel_is_recorded_not_reposted(
-        rig: Rig, fake_slack: FakeSlack) -> None:
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
     rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
     assert len(fake_slack.posts()) == 3
     # The database is restored from a backup taken before those posts: the ledger forgets them.
@@ -236,3 +342,116 @@ def test_an_overdue_reminder_already_in_the_channel_is_recorded_not_reposted(
     result = rig.delivery.run_due(DUE + dt.timedelta(hours=2))
     assert result.recovered == 3 and result.posted == 0
     assert len(fake_slack.posts()) == 3
+
+
+def test_the_first_start_owes_nothing_that_fell_due_before_it(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rules = (
+        deadline_rules(1)
+        + deadline_rules(1, due="2026-09-14").replace("d000", "after")
+        + WEEKLY_DIGEST.format(channel="C0DIGEST")
+    )
+    rig = Rig(tmp_path, fake_slack, rules)
+    # First start a day after d000 fell due (within the catch-up window) and five weeks of
+    # Monday digests after the look-back began: none of them is owed.
+    first = rig.delivery.run_due(DUE + dt.timedelta(days=1))
+    assert (first.posted, first.missed, first.skipped) == (0, 0, 0)
+    assert fake_slack.posts() == [] and rig.ledger.log() == []
+    later = rig.delivery.run_due(dt.datetime(2026, 9, 14, 9, 1, tzinfo=NZ))
+    assert keys_posted(fake_slack) == ["after:2026-09-14:0"] and later.missed == 0
+    rig.database.dispose()
+
+
+def test_a_reminder_due_just_before_the_first_start_is_still_posted(
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
+    assert rig.delivery.run_due(DUE + LATE_AFTER - dt.timedelta(seconds=1)).posted == 3
+
+
+def test_an_empty_digest_is_recorded_as_skipped_not_posted(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rules = (
+        WEEKLY_DIGEST.format(channel=CHANNEL)
+        + WEEKLY_DIGEST.format(channel="C0BUSY").replace("id: weekly", "id: busy")
+        + deadline_rules(1, channel="C0BUSY", due="2026-09-18")
+    )
+    rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE)
+    monday = dt.datetime(2026, 9, 14, 9, 1, tzinfo=NZ)
+    result = rig.delivery.run_due(monday)
+    assert result.skipped == 1 and result.posted == 1
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C0BUSY"]
+    row = rig.ledger.get("weekly:2026-09-14:0")
+    assert row is not None and row.status == SKIPPED and "nothing to list" in (row.error or "")
+    assert rig.delivery.run_due(monday + dt.timedelta(minutes=1)).skipped == 0
+    rig.database.dispose()
+
+
+def test_every_reminder_log_line_names_its_occurrence_key(
+    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.reminders")
+    rules = deadline_rules(2) + deadline_rules(1, due="2026-09-14").replace("d000", "recent")
+    rig = Rig(tmp_path, fake_slack, rules)
+    started_before(rig, DUE - dt.timedelta(days=1))
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
+    rig.delivery.run_due(DUE + dt.timedelta(days=5))  # two missed, one failed
+    fake_slack.lose_answer_next("chat.postMessage")
+    rig.delivery.run_due(DUE + dt.timedelta(days=6))  # its retry: unanswered, then found
+    lines = [r for r in caplog.records if r.name == "bot.reminders" and not hasattr(r, "summary")]
+    assert {r.getMessage().split(":")[0] for r in lines} >= {
+        "reminder missed",
+        "reminder post failed; will retry",
+        "reminder post unanswered; looking in the channel",
+        "reminder found already posted",
+    }
+    for record in lines:
+        key = getattr(record, "key", None)
+        assert key and key in record.getMessage(), record.getMessage()
+    rig.database.dispose()
+
+
+def test_the_start_up_check_names_a_reminder_channel_the_bot_is_not_in_and_what_to_do(
+    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = Rig(
+        tmp_path,
+        fake_slack,
+        deadline_rules(1) + deadline_rules(1, channel="C0OTHER").replace("d000", "other"),
+    )
+    fake_slack.remove_bot_from("C0OTHER")
+    problems = rig.delivery.check_channels()
+    assert sorted(c.body["channel"] for c in fake_slack.calls("conversations.info")) == [
+        "C0OTHER",
+        CHANNEL,
+    ]
+    assert len(problems) == 1
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "#c0other (C0OTHER)" in error.getMessage()
+    assert "invite @briefbot to #c0other" in error.getMessage()
+    rig.database.dispose()
+
+
+def test_the_start_up_check_says_when_slack_cannot_tell(
+    rig: Rig, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_slack.fail_next("conversations.info", error="missing_scope")
+    (problem,) = rig.delivery.check_channels()
+    assert "channels:read" in problem
+    assert any(
+        r.levelno == logging.WARNING and "channels:read" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_posting_where_the_bot_is_not_a_member_records_a_clear_reason(
+    rig: Rig, fake_slack: FakeSlack
+) -> None:
+    fake_slack.remove_bot_from(CHANNEL)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.retrying == 3 and fake_slack.messages(CHANNEL) == []
+    row = rig.ledger.get("d000:2026-09-10:0")
+    assert row is not None and row.status == RETRY
+    assert row.error is not None and "not_in_channel" in row.error
+    assert f"invite @briefbot to {CHANNEL}" in row.error

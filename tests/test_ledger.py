@@ -10,8 +10,8 @@ import pytest
 
 from bot.db import Database
 from bot.reminders.ledger import (
-    CLAIM_TIMEOUT,
     FAILED,
+    LEASE,
     MAX_ATTEMPTS,
     MISSED,
     POSTED,
@@ -39,8 +39,10 @@ def claim(ledger: DeliveryLedger, key: str = "r:2026-09-10:0") -> bool:
 
 
 def test_only_the_first_claim_of_a_key_wins(database: Database) -> None:
-    first, second = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine,
-                                                                                owner="b")
+    first, second = (
+        DeliveryLedger(database.engine, owner="a"),
+        DeliveryLedger(database.engine, owner="b"),
+    )
     assert claim(first) is True
     assert claim(second) is False
     row = first.get("r:2026-09-10:0")
@@ -60,8 +62,12 @@ def test_posted_rows_keep_the_ts_and_are_not_owed(database: Database) -> None:
 def test_failures_back_off_then_fail_after_the_limit(database: Database) -> None:
     ledger = DeliveryLedger(database.engine)
     claim(ledger)
-    states = [ledger.record_failure("r:2026-09-10:0", error="boom", now=NOW)
-              for _ in range(MAX_ATTEMPTS)]
+    states = [ledger.record_failure("r:2026-09-10:0", error="boom", now=NOW)]
+    while states[-1] == RETRY:
+        row = ledger.get("r:2026-09-10:0")
+        assert row is not None and row.next_attempt_at is not None
+        assert ledger.take_over(row.key, now=row.next_attempt_at) is not None
+        states.append(ledger.record_failure(row.key, error="boom", now=row.next_attempt_at))
     assert states == [RETRY] * (MAX_ATTEMPTS - 1) + [FAILED]
     row = ledger.get("r:2026-09-10:0")
     assert row is not None and row.attempts == MAX_ATTEMPTS and row.next_attempt_at is None
@@ -78,26 +84,86 @@ def test_a_retry_is_taken_over_once_and_only_after_its_back_off(database: Databa
     assert a.take_over("r:2026-09-10:0", now=later) is None
 
 
-def test_a_dead_sending_claim_is_owed_after_the_timeout(database: Database) -> None:
-    a, b = DeliveryLedger(database.engine, owner="a"), DeliveryLedger(database.engine, owner="b")
+class WallClock:
+    """The wall clock leases run on, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def test_a_live_claim_is_never_taken_over_whatever_the_other_pass_thinks_the_time_is(
+    database: Database,
+) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    b = DeliveryLedger(database.engine, owner="b", clock=wall)
     claim(a)
-    assert b.take_over("r:2026-09-10:0", now=NOW + CLAIM_TIMEOUT - dt.timedelta(seconds=1)) is None
-    a.heartbeat("r:2026-09-10:0", NOW + dt.timedelta(minutes=4))
-    assert b.take_over("r:2026-09-10:0", now=NOW + CLAIM_TIMEOUT + dt.timedelta(seconds=1)) is None
-    taken = b.take_over("r:2026-09-10:0", now=NOW + dt.timedelta(minutes=10))
+    wall.now += LEASE - dt.timedelta(seconds=1)
+    # b runs as a logical time days later: the lease is wall-clock time, so a still holds it.
+    assert b.owed(NOW + dt.timedelta(days=3)) == []
+    assert b.take_over("r:2026-09-10:0", now=NOW + dt.timedelta(days=3)) is None
+    assert a.hold("r:2026-09-10:0") is True  # renewed for another LEASE
+    wall.now += LEASE - dt.timedelta(seconds=1)
+    assert b.take_over("r:2026-09-10:0", now=NOW) is None
+    row = a.get("r:2026-09-10:0")
+    assert row is not None and row.claimed_by == "a" and row.status == SENDING
+
+
+def test_an_expired_claim_is_taken_over_and_fences_its_old_owner_out(database: Database) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    claim(a)
+    wall.now += LEASE + dt.timedelta(seconds=1)
+    assert [d.key for d in b.owed(NOW)] == ["r:2026-09-10:0"]
+    taken = b.take_over("r:2026-09-10:0", now=NOW)
     assert taken is not None and taken.claimed_by == "a"
+    assert a.hold("r:2026-09-10:0") is False  # the fencing check: a must not post
+    assert a.record_failure("r:2026-09-10:0", error="late answer", now=NOW) is None
+    assert b.hold("r:2026-09-10:0") is True
     row = b.get("r:2026-09-10:0")
     assert row is not None and row.claimed_by == "b" and row.status == SENDING
 
 
+def test_an_expired_lease_is_not_renewed_by_its_old_owner(database: Database) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    claim(a)
+    wall.now += LEASE + dt.timedelta(seconds=1)
+    assert a.hold("r:2026-09-10:0") is False
+
+
+def test_each_pass_claims_under_its_own_owner_token(database: Database) -> None:
+    ledger = DeliveryLedger(database.engine)
+    first, second = ledger.for_pass(), ledger.for_pass()
+    assert len({ledger.owner, first.owner, second.owner}) == 3
+    assert claim(first)
+    assert second.hold("r:2026-09-10:0") is False and first.hold("r:2026-09-10:0") is True
+
+
 def test_missed_is_recorded_once_and_listed_in_the_log(database: Database) -> None:
     ledger = DeliveryLedger(database.engine)
-    assert ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
-                                due_at=NOW - dt.timedelta(days=9), now=NOW)
-    assert not ledger.record_missed(key="old:2026-09-01:0", rule_id="old", channel="C1",
-                                    due_at=NOW - dt.timedelta(days=9), now=NOW)
+    assert ledger.record_missed(
+        key="old:2026-09-01:0",
+        rule_id="old",
+        channel="C1",
+        due_at=NOW - dt.timedelta(days=9),
+        now=NOW,
+    )
+    assert not ledger.record_missed(
+        key="old:2026-09-01:0",
+        rule_id="old",
+        channel="C1",
+        due_at=NOW - dt.timedelta(days=9),
+        now=NOW,
+    )
     claim(ledger)
     assert ledger.known_keys(["old:2026-09-01:0", "r:2026-09-10:0", "nope"]) == {
-        "old:2026-09-01:0": MISSED, "r:2026-09-10:0": SENDING}
+        "old:2026-09-01:0": MISSED,
+        "r:2026-09-10:0": SENDING,
+    }
     assert [r.key for r in ledger.log()] == ["r:2026-09-10:0", "old:2026-09-01:0"]
     assert [r.key for r in ledger.log(since=NOW - dt.timedelta(days=1))] == ["r:2026-09-10:0"]

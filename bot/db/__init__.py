@@ -6,7 +6,7 @@ with Alembic migrations (`bot/migrations/`), which run on start-up.
 
 from __future__ import annotations
 
-from bot.db.engine import Database, make_engine, migrate
+from bot.db.engine import Database, make_engine, migrate, with_reconnect
 from bot.db.schema import metadata, processed_events
 
-__all__ = ["Database", "make_engine", "metadata", "migrate", "processed_events"]
+__all__ = ["Database", "make_engine", "metadata", "migrate", "processed_events", "with_reconnect"]

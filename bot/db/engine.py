@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from bot.db.schema import processed_events
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _migrate_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -48,16 +53,63 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=False, pool_recycle=300, pool_size=5, max_overflow=5)
+    # pool_pre_ping: a pooled connection whose server side was closed (a restarted or failed-over
+    # PostgreSQL, terminated backends) is replaced before use instead of failing the caller.
+    return create_engine(url, pool_pre_ping=True, pool_recycle=300, pool_size=5, max_overflow=5)
+
+
+def with_reconnect(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """Run `fn` in a transaction on `engine`; if the database dropped the connection, run it once
+    more on a fresh one and return what it returns.
+
+    Retried on `OperationalError` or any `DBAPIError` that invalidated the connection; other
+    errors (an `IntegrityError`, say) propagate at once, as does a second failure. `fn` runs
+    again from the start, so it must be safe to repeat: its first transaction was rolled back,
+    unless the connection died after the commit had reached the server.
+    """
+    try:
+        with engine.begin() as connection:
+            return fn(connection)
+    except DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            raise
+    with engine.begin() as connection:
+        return fn(connection)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the lock that serialises migrations of one database across threads and processes.
+
+    A SQLite file gets an exclusive `flock` on a file beside it (`<file>.migrate-lock`), taken
+    before the first connection, so two processes starting together on a fresh file do not both
+    create `alembic_version`. PostgreSQL takes an advisory lock in the migration's own
+    transaction instead (see `migrate`).
+    """
+    with _migrate_lock:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:" or sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine) -> None:
-    """Run Alembic migrations up to head on `engine` (idempotent; safe at every start-up)."""
+    """Run Alembic migrations up to head on `engine` (idempotent; safe at every start-up, and
+    when several processes start at once)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with _migrate_lock, engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # Several replicas may start at once: one migrates, the others wait for it.
+            # Several replicas may start at once: one migrates, the others wait for it. The lock
+            # is held by this transaction, which also creates alembic_version on a fresh schema.
             connection.execute(text("SELECT pg_advisory_xact_lock(72057594037927)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

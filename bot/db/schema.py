@@ -31,8 +31,21 @@ reminder_deliveries = Table(
     Column("ts", String(32), nullable=True),
     Column("late", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
 )
-"""The reminder delivery ledger: one row per occurrence key, claimed before anything is posted."""
+"""The reminder delivery ledger: one row per occurrence key, claimed before anything is posted.
+
+`lease_until` is wall-clock time (never a pass's logical `--now`): a `sending` claim whose lease
+has not run out belongs to a live pass and is never taken over.
+"""
+
+reminder_ledger_start = Table(
+    "reminder_ledger_start",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)
+"""One row (id 1): when the first delivery pass ran; nothing due before it is owed."""
 
 knowledge_gaps = Table(
     "knowledge_gaps",

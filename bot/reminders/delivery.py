@@ -3,12 +3,19 @@
 A pass computes the occurrences due in the look-back window from the rules (never from a job
 store), asks the ledger which are settled, and for the rest:
 
+- due before the ledger's first start (less a grace of `LATE_AFTER`): not owed, left alone;
 - older than the catch-up window and never seen: recorded as missed, not posted;
 - never seen and within the window: claimed (insert-or-nothing), paced per channel, posted with
-  message metadata carrying the key, and recorded with Slack's ts (late if well past due);
-- owed (a failed post whose back-off has passed, or a claim left `sending` by a process that
+  message metadata carrying the key, and recorded with Slack's ts (late if well past due); a
+  digest with nothing to list is recorded as skipped instead of posted;
+- owed (a failed post whose back-off has passed, or a claim whose lease ran out because its pass
   died): taken over atomically, then the channel is searched for a message carrying the key
   before anything is posted again, so a post whose answer was lost is recorded, not repeated.
+
+A post is never retried blindly: an answer that leaves open whether Slack stored the message (HTTP
+5xx, a dropped connection, a timeout) is followed by the same look in the channel before the next
+attempt. Answers that say nothing was stored (429 after the client's waits, `ok: false`) are
+retried as usual.
 
 The same pass serves APScheduler's tick inside `briefbot serve`, `briefbot reminders run-due`
 (cron, Kubernetes CronJob), tests and the benchmark.
@@ -30,11 +37,19 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.factbase import FactBase
-from bot.reminders.ledger import FAILED, MISSED, DeliveryLedger
+from bot.reminders.channels import (
+    check_reminder_channels,
+    not_in_channel_advice,
+    reminder_channels,
+)
+from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
-from bot.reminders.occurrences import Occurrence, ReminderSchedule
+from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.limits import ensure_within_limits
 
@@ -47,31 +62,77 @@ LOOK_BACK = dt.timedelta(days=35)
 """How far back a pass looks for occurrences to post or to record as missed."""
 
 LATE_AFTER = dt.timedelta(minutes=10)
-"""A reminder posted more than this after its time is marked late."""
+"""A reminder posted more than this after its time is marked late. Also the grace before the
+ledger's first start: an occurrence due that little before the bot first ran is still owed."""
 
 DEFAULT_PACING_SECONDS = 1.0
 """Minimum gap between two posts to one channel (Slack allows about one per second)."""
 
 CLIENT_RETRIES = 2
-"""Retries inside one post attempt (429 honouring Retry-After, 500/503, connection errors)."""
+"""The client's own retries of one call: 429 (honouring Retry-After) for every call; 500/503 and
+connection errors only for reads (`conversations.history`), never for a post."""
+
+POST_ATTEMPTS = 1 + CLIENT_RETRIES
+"""Posts of one occurrence within a pass after answers that leave open whether it was stored,
+each after a look in the channel."""
 
 HISTORY_PAGES = 5
 
 CLAIM_BATCH = 50
-"""Occurrences claimed per statement. Small enough that a batch waiting on one channel's pacing
-is posted well within the ledger's claim time-out."""
+"""Occurrences claimed per statement. The pass renews the leases of the whole batch before each
+post, so a batch waiting on one channel's pacing stays claimed however long it takes."""
+
+
+def _is_post(request: HttpRequest) -> bool:
+    return request.url.rstrip("/").endswith("/chat.postMessage")
+
+
+class _ServerErrorsOfReads(ServerErrorRetryHandler):
+    """Retries 500/503, except for posts: Slack may have stored a post it answered 5xx."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ConnectionErrorsOfReads(ConnectionErrorRetryHandler):
+    """Retries connection errors, except for posts: the post may have been sent and stored."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A Web API client for reminders, retrying transient failures a bounded number of times."""
+    """A Web API client for reminders, retrying transient failures a bounded number of times.
+
+    Posts are retried by the client only after a 429; other failures of a post are handled by
+    the delivery, which looks in the channel first (see the module docstring).
+    """
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
             RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+            _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
         ],
     )
 
@@ -86,13 +147,18 @@ class PassResult:
     retrying: int = 0
     failed: int = 0
     missed: int = 0
+    skipped: int = 0
+    """Digests with nothing to list (recorded, not posted)."""
+    lost: int = 0
+    """Claims whose lease ran out before their post (left to whoever takes them over)."""
     keys_posted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the CLI and the log."""
         return (
             f"posted {self.posted} (late {self.late}), recovered {self.recovered}, "
-            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}"
+            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}, "
+            f"skipped {self.skipped}"
         )
 
 
@@ -135,52 +201,63 @@ class ReminderDelivery:
         """Post everything due at `now` that is not yet settled; record the rest."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
+        now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
         result = PassResult()
+        ledger = self.ledger.for_pass()
         factbase = self.factbase()
+        owed_since = ledger.first_start(now) - LATE_AFTER
         due = self.schedule.occurrences(
-            factbase, now - self.look_back, now + dt.timedelta(microseconds=1)
+            factbase, max(now - self.look_back, owed_since), now + dt.timedelta(microseconds=1)
         )
         by_key = {occ.key: occ for occ in due}
-        known = self.ledger.known_keys(list(by_key))
+        known = ledger.known_keys(list(by_key))
         fresh: list[tuple[Occurrence, str]] = []
         for occ in due:
             if occ.key in known:
                 continue
             channel = self._channel(occ)
             if now - occ.utc > self.catch_up:
-                if self.ledger.record_missed(
+                if ledger.record_missed(
                     key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
                 ):
                     result.missed += 1
                     self._on_outcome(MISSED)
-                    log.warning("reminder missed", extra={"key": occ.key, "outcome": MISSED})
+                    log.warning(
+                        "reminder missed: %s", occ.key, extra={"key": occ.key, "outcome": MISSED}
+                    )
             else:
                 fresh.append((occ, channel))
         for start in range(0, len(fresh), CLAIM_BATCH):
             batch = fresh[start : start + CLAIM_BATCH]
-            won = self.ledger.claim_many(
+            won = ledger.claim_many(
                 [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
             )
             for occ, channel in batch:
                 if occ.key in won:
                     # Overdue: another process (or the ledger before a restore) may have posted it.
                     overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(occ, channel, factbase, now, result, check_history=overdue)
-        for owed in self.ledger.owed(now):
-            claimed = self.ledger.take_over(owed.key, now=now)
+                    self._deliver(
+                        ledger, occ, channel, factbase, now, result, check_history=overdue
+                    )
+        for owed in ledger.owed(now):
+            claimed = ledger.take_over(owed.key, now=now)
             if claimed is None:
                 continue
             owed_occ = by_key.get(owed.key)
             if owed_occ is None:
-                status = self.ledger.record_failure(
+                status = ledger.record_failure(
                     owed.key, error="its rule or date no longer produces this occurrence", now=now
                 )
                 result.failed += status == FAILED
                 continue
-            self._deliver(owed_occ, owed.channel, factbase, now, result, check_history=True)
-        if result.posted or result.failed or result.missed or result.retrying:
+            self._deliver(ledger, owed_occ, owed.channel, factbase, now, result, check_history=True)
+        if result.posted or result.failed or result.missed or result.retrying or result.skipped:
             log.info("reminder pass", extra={"summary": result.summary()})
         return result
+
+    def check_channels(self) -> list[str]:
+        """At start-up: log (and return) every reminder channel the bot cannot post into."""
+        return check_reminder_channels(self.client, reminder_channels(self.schedule))
 
     def _channel(self, occ: Occurrence) -> str:
         channel = occ.channel or self.schedule.default_channel
@@ -193,6 +270,7 @@ class ReminderDelivery:
 
     def _deliver(
         self,
+        ledger: DeliveryLedger,
         occ: Occurrence,
         channel: str,
         factbase: FactBase,
@@ -202,49 +280,115 @@ class ReminderDelivery:
         check_history: bool,
     ) -> None:
         late = now - occ.utc > LATE_AFTER
-        if check_history:
-            try:
-                found = self._find_posted(channel, occ)
-            except (SlackApiError, OSError) as exc:
-                self._failed(
-                    occ, f"could not check the channel for an earlier post: {exc}", now, result
+        if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
+            return
+        if occ.kind == DIGEST and not self.schedule.digest_entries(occ, factbase):
+            reason = "nothing to list: the digest was not posted"
+            if ledger.record_skipped(occ.key, reason=reason, now=now):
+                result.skipped += 1
+                self._on_outcome(SKIPPED)
+                log.info(
+                    "reminder digest empty; not posted: %s",
+                    occ.key,
+                    extra={"key": occ.key, "channel": channel, "outcome": SKIPPED},
                 )
-                return
-            if found is not None:
-                self.ledger.record_posted(occ.key, ts=found, now=now, late=late)
-                result.recovered += 1
-                self._on_outcome("recovered")
-                log.info("reminder found already posted", extra={"key": occ.key, "ts": found})
-                return
+            return
         try:
             payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)
             ensure_within_limits(payload)
         except Exception as exc:
-            self._failed(occ, f"could not build the message: {exc}", now, result)
+            self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
             return
-        if self._pace(channel) or check_history:
-            self.ledger.heartbeat(occ.key, now)  # a slow step passed: keep the claim fresh
-        started = time.perf_counter()
-        try:
-            response = self.client.chat_postMessage(
-                channel=channel, unfurl_links=False, unfurl_media=False, **payload
+        error = ""
+        for _attempt in range(POST_ATTEMPTS):
+            self._pace(channel)
+            if not ledger.hold(occ.key):
+                # The lease ran out (a stalled pass): another pass may own the claim now.
+                result.lost += 1
+                log.warning(
+                    "reminder claim lost before posting; not posted: %s",
+                    occ.key,
+                    extra={"key": occ.key, "outcome": "lost"},
+                )
+                return
+            started = time.perf_counter()
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel, unfurl_links=False, unfurl_media=False, **payload
+                )
+            except SlackApiError as exc:
+                error = f"chat.postMessage: {exc.response.get('error')}"
+                if exc.response.get("error") == "not_in_channel":
+                    error += f" ({not_in_channel_advice(channel)})"
+                if exc.response.status_code < 500:  # 429 after the client's waits, ok: false
+                    self._failed(ledger, occ, error, now, result)
+                    return
+            except OSError as exc:  # a timeout or a dropped connection
+                error = f"chat.postMessage: {type(exc).__name__}: {exc}"
+            else:
+                ts = str(response.get("ts") or "")
+                self._posted(ledger, occ, channel, ts, now, late, result, started)
+                return
+            finally:
+                self._last_post[channel] = self._monotonic()
+            # Slack may have stored it and lost only the answer: look before posting again.
+            log.warning(
+                "reminder post unanswered; looking in the channel: %s",
+                occ.key,
+                extra={"key": occ.key, "slack_error": error, "outcome": "unanswered"},
             )
-        except SlackApiError as exc:
-            self._failed(occ, f"chat.postMessage: {exc.response.get('error')}", now, result)
-            return
-        except OSError as exc:  # timeouts and connection errors after the client's retries
-            self._failed(occ, f"chat.postMessage: {type(exc).__name__}: {exc}", now, result)
-            return
-        finally:
-            self._last_post[channel] = self._monotonic()
-        ts = str(response.get("ts") or "")
-        self.ledger.record_posted(occ.key, ts=ts, now=now, late=late)
+            if self._settled_by_history(ledger, occ, channel, now, late, result):
+                return
+        self._failed(ledger, occ, error, now, result)
+
+    def _settled_by_history(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        channel: str,
+        now: dt.datetime,
+        late: bool,
+        result: PassResult,
+    ) -> bool:
+        """Look in the channel for `occ`'s message: True when that settled it (found and
+        recorded, or the look failed and was recorded as a failure), False if it is not there."""
+        try:
+            found = self._find_posted(channel, occ)
+        except (SlackApiError, OSError) as exc:
+            error = f"could not check the channel for an earlier post: {exc}"
+            self._failed(ledger, occ, error, now, result)
+            return True
+        if found is None:
+            return False
+        ledger.record_posted(occ.key, ts=found, now=now, late=late)
+        result.recovered += 1
+        self._on_outcome("recovered")
+        log.info(
+            "reminder found already posted: %s",
+            occ.key,
+            extra={"key": occ.key, "channel": channel, "ts": found, "outcome": "recovered"},
+        )
+        return True
+
+    def _posted(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        channel: str,
+        ts: str,
+        now: dt.datetime,
+        late: bool,
+        result: PassResult,
+        started: float,
+    ) -> None:
+        ledger.record_posted(occ.key, ts=ts, now=now, late=late)
         result.posted += 1
         result.late += late
         self._on_outcome("late" if late else "posted")
         result.keys_posted.append(occ.key)
         log.info(
-            "reminder posted",
+            "reminder posted: %s",
+            occ.key,
             extra={
                 "key": occ.key,
                 "channel": channel,
@@ -255,37 +399,52 @@ class ReminderDelivery:
             },
         )
 
-    def _failed(self, occ: Occurrence, error: str, now: dt.datetime, result: PassResult) -> None:
-        status = self.ledger.record_failure(occ.key, error=error, now=now)
+    def _failed(
+        self,
+        ledger: DeliveryLedger,
+        occ: Occurrence,
+        error: str,
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        status = ledger.record_failure(occ.key, error=error, now=now)
+        if status is None:
+            log.warning(
+                "reminder claim lost; failure not recorded: %s",
+                occ.key,
+                extra={"key": occ.key, "slack_error": error, "outcome": "lost"},
+            )
+            return
         self._on_outcome("failed" if status == FAILED else "retry")
         if status == FAILED:
             result.failed += 1
             log.error(
-                "reminder failed", extra={"key": occ.key, "slack_error": error, "outcome": FAILED}
+                "reminder failed: %s",
+                occ.key,
+                extra={"key": occ.key, "slack_error": error, "outcome": FAILED},
             )
         else:
             result.retrying += 1
             log.warning(
-                "reminder post failed; will retry",
+                "reminder post failed; will retry: %s",
+                occ.key,
                 extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
             )
 
-    def _pace(self, channel: str) -> bool:
-        """Wait until this channel may take another post; True if it had to wait."""
+    def _pace(self, channel: str) -> None:
+        """Wait until this channel may take another post."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
-            return False
+            return
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
             self._sleep(wait)
-            return True
-        return False
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:
         """The ts of a message in `channel` whose metadata carries `occ.key`, if any.
 
         Looks through the channel's most recent messages (up to `HISTORY_PAGES` pages of 200),
-        newest first: a lost post is at most one claim time-out or back-off old, and the ts
+        newest first: a lost post is at most one lease or back-off old, and the ts
         Slack assigns is wall-clock time, which a pass run with `--now` need not share.
         """
         cursor: str | None = None

@@ -35,6 +35,9 @@ class ReminderScheduler:
         *,
         cron: dict[str, str] | None = None,
     ) -> None:
+        # APScheduler logs two INFO lines a tick ("Running job ...", "... executed
+        # successfully"); the pass logs what it did itself. Its warnings (misfires) still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._run_due = run_due
         self.timezone = timezone
         self.scheduler = BackgroundScheduler(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, main
+from bot.config import Settings
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
@@ -166,7 +166,7 @@ def test_brief_is_the_same_from_a_real_process() -> None:
     script = Path(sys.executable).with_name("briefbot")
     command = [str(script)] if script.exists() else [shutil.which("briefbot") or "briefbot"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
-    before = dt.date.today()
+    before = Settings().today()  # the CLI's today is the team's (Pacific/Auckland), not UTC's
     done = subprocess.run(
         [*command, "brief", "nato"],
         capture_output=True,
@@ -175,7 +175,7 @@ def test_brief_is_the_same_from_a_real_process() -> None:
         timeout=60,
         check=False,
     )
-    after = dt.date.today()
+    after = Settings().today()
     assert done.returncode == EXIT_OK, done.stderr
     assert done.stderr == ""
     expected = {cli("brief", "nato", "--today", day.isoformat())[1] for day in (before, after)}

@@ -8,6 +8,7 @@ secrets are wrapped in `Secret`, whose `repr` and `str` never show the value.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -265,6 +266,15 @@ class Settings:
 
 
 def _default_dir(name: str) -> Path:
-    """`seeds/` or `templates/` beside the package (a source checkout), else in the cwd."""
-    beside = PACKAGE_ROOT / name
-    return beside if beside.is_dir() else Path.cwd() / name
+    """Where `seeds/` or `templates/` is when its variable is not set.
+
+    An installed wheel carries both inside the package (`bot/seeds`, `bot/templates`, see
+    pyproject.toml); a checkout or an editable install has them beside the package, where
+    curators edit them. Installs are unpacked on disk, so the resource is a real directory.
+    """
+    packaged = Path(str(importlib.resources.files("bot").joinpath(name)))
+    if packaged.is_dir():
+        return packaged
+    if (PACKAGE_ROOT / "pyproject.toml").is_file():
+        return PACKAGE_ROOT / name
+    return Path.cwd() / name

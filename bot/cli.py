@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot.access import RequestContext
 from bot.commands import CommandHandler, topic_rows
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, redact_database_secrets
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
 from bot.reminders.cli import (
@@ -89,6 +89,37 @@ def main(
     except ConfigError as exc:
         print(f"briefbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+
+    try:
+        return _run(parser, args, settings, out, stdin)
+    except (OperationalError, InterfaceError, NoSuchModuleError, ArgumentError) as exc:
+        # The database is unreachable or the URL unusable: one line, never the driver's traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(
+            "briefbot: configuration error: BRIEFBOT_DATABASE_URL: cannot use "
+            f"{settings.database_url_masked}: "
+            f"{redact_database_secrets(reason, settings.database_url)}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except OverflowError:
+        print(
+            "briefbot: a date on the command line is too far in the past or the future "
+            "to compute with",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+
+
+def _run(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    settings: Settings,
+    out: TextIO,
+    stdin: TextIO | None,
+) -> int:
+    """Run the parsed command with valid settings; returns the exit code."""
     if args.command == "reload":
         return _reload(args.url or f"http://127.0.0.1:{settings.port}", out)
     if args.command == "gaps":

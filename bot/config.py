@@ -79,9 +79,43 @@ class Secret:
         return hash(self._value)
 
 
-def _mask_url(url: str) -> str:
-    """A database URL with any password replaced, for logs and `repr`."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1********@", url)
+_SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
+"""Query parameters of a database URL that carry secrets (`password`, `sslpassword`, ...)."""
+
+
+def mask_database_url(url: str) -> str:
+    """A database URL with its password and any password-like query parameter hidden.
+
+    This is the only form in which a database URL may be shown: in logs, errors and `repr`.
+    """
+    from sqlalchemy.engine import make_url  # imported here: most commands need no database
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^/@]*:)[^@/]*@", r"\1***@", url.split("?", 1)[0])
+    hidden = {key: "***" for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("=%2A%2A%2A", "=***")  # the query's mask, as the password's reads
+
+
+def redact_database_secrets(text: str, url: str) -> str:
+    """`text` (an error from the database driver) without the URL's password in it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return text
+    secrets = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if _SECRET_QUERY_KEY.search(key):
+            secrets += [value] if isinstance(value, str) else list(value)
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(str(secret), "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -113,7 +147,7 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = _mask_url(value) if f.name == "database_url" else repr(value)
+            shown = mask_database_url(value) if f.name == "database_url" else repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
@@ -124,7 +158,7 @@ class Settings:
     @property
     def database_url_masked(self) -> str:
         """The database URL with its password hidden."""
-        return _mask_url(self.database_url)
+        return mask_database_url(self.database_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -198,7 +232,7 @@ class Settings:
             raise ConfigError(
                 "BRIEFBOT_DATABASE_URL",
                 "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "
-                f"{_mask_url(database_url)!r}",
+                f"{mask_database_url(database_url)!r}",
             )
         log_level = (text("BRIEFBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -60,18 +61,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
+    serve.add_argument("--port", type=_port, help="port, 1 to 65535 (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
     add_reminder_commands(sub)
 
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
-    reload.add_argument("--url", help="the bot's address (default: http://127.0.0.1:$PORT)")
+    reload.add_argument(
+        "--url", type=_bot_url, help="the bot's address (default: http://127.0.0.1:$PORT)"
+    )
 
     gaps = sub.add_parser("gaps", help="what people asked that the fact base answered badly")
     gaps.add_argument("--since", type=cli_date, help="only since this day (YYYY-MM-DD)")
     gaps.add_argument("--format", choices=["text", "json"], default="text")
     return parser
+
+
+def _port(value: str) -> int:
+    """An argparse type for a TCP port: 1 to 65535 (uvicorn would wrap anything else)."""
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value!r}")
+    return int(value)
+
+
+def _bot_url(value: str) -> str:
+    """An argparse type for the running bot's address: an http(s) URL with a host."""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise argparse.ArgumentTypeError(
+            f"expected the bot's http(s) address, such as http://127.0.0.1:3000, got {value!r}"
+        )
+    return value
 
 
 def main(
@@ -265,8 +284,8 @@ def _reload(url: str, out: TextIO) -> int:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url.rstrip("/") + "/admin/reload", data=b"", method="POST")
     try:
+        request = urllib.request.Request(url.rstrip("/") + "/admin/reload", data=b"", method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:

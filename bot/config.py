@@ -126,8 +126,8 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    seeds_dir: Path = field(default_factory=lambda: _default_dir("seeds"))
-    templates_dir: Path = field(default_factory=lambda: _default_dir("templates"))
+    seeds_dir: Path = field(default_factory=lambda: default_dir("seeds"))
+    templates_dir: Path = field(default_factory=lambda: default_dir("templates"))
     database_url: str = DEFAULT_DATABASE_URL
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_visibility: str = "ephemeral"
@@ -261,8 +261,8 @@ class Settings:
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
             slack_app_token=secret("SLACK_APP_TOKEN", "xapp-"),
             slack_api_url=api_url,
-            seeds_dir=directory("BRIEFBOT_SEEDS_DIR", _default_dir("seeds")),
-            templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", _default_dir("templates")),
+            seeds_dir=directory("BRIEFBOT_SEEDS_DIR", default_dir("seeds")),
+            templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", default_dir("templates")),
             database_url=database_url,
             timezone=zone,
             default_visibility=visibility,
@@ -299,7 +299,7 @@ class Settings:
             )
 
 
-def _default_dir(name: str) -> Path:
+def default_dir(name: str) -> Path:
     """Where `seeds/` or `templates/` is when its variable is not set.
 
     An installed wheel carries both inside the package (`bot/seeds`, `bot/templates`, see

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
+from tests.conftest import TEMPLATES
 from tests.fakeslack import FakeSlack
 from tests.seedkit import DOC, fact_yaml, make_seeds
 
@@ -386,3 +387,64 @@ def test_an_ics_file_that_cannot_be_written_is_one_line_and_exit_2(
     path = target if target.startswith("/") else str(tmp_path / target)
     assert cli("reminders", "export", "--ics", path) == (EXIT_CONFIG, "")
     assert one_error_line(capsys) == f"briefbot: cannot write {path}: {reason}"
+
+
+def test_check_fails_on_a_templates_directory_without_the_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_TEMPLATES_DIR", str(tmp_path))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert f"{tmp_path}:0: none of the bot's " in out
+    shutil.copytree(TEMPLATES, tmp_path / "some")
+    (tmp_path / "some" / "brief.md.j2").unlink()
+    monkeypatch.setenv("BRIEFBOT_TEMPLATES_DIR", str(tmp_path / "some"))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert f"{tmp_path / 'some' / 'brief.md.j2'}:0: missing template" in out.splitlines()
+
+
+def test_serve_refuses_to_start_without_its_templates(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "BRIEFBOT_TEMPLATES_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "3999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_CONFIG
+    assert f"{tmp_path}:0: none of the bot's " in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [["serve", "--port", "99999"], ["serve", "--port", "0"], ["serve", "--port", "-1"]]
+)
+def test_serve_refuses_a_port_outside_1_to_65535(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli(*argv)
+    assert exited.value.code == EXIT_CONFIG
+    assert "expected a port from 1 to 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://[::1"])
+def test_reload_with_a_bad_url_is_one_line_and_exit_2(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = cli("reload", "--url", url)[0]
+    except SystemExit as exited:  # argparse's refusal
+        code = int(exited.code or 0)
+    assert code == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert url in err.splitlines()[-1]

@@ -13,7 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -83,17 +87,24 @@ _SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
 """Query parameters of a database URL that carry secrets (`password`, `sslpassword`, ...)."""
 
 
+def _parse_database_url(url: str) -> URL | None:
+    """The URL as SQLAlchemy reads it, or None when it cannot (a port that is not a number)."""
+    from sqlalchemy.engine import make_url  # imported here: most commands need no database
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+
+
 def mask_database_url(url: str) -> str:
     """A database URL with its password and any password-like query parameter hidden.
 
     This is the only form in which a database URL may be shown: in logs, errors and `repr`.
     """
-    from sqlalchemy.engine import make_url  # imported here: most commands need no database
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
+    parsed = _parse_database_url(url)
+    if parsed is None:
         return re.sub(r"(://[^/@]*:)[^@/]*@", r"\1***@", url.split("?", 1)[0])
     hidden = {key: "***" for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
     shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
@@ -102,12 +113,8 @@ def mask_database_url(url: str) -> str:
 
 def redact_database_secrets(text: str, url: str) -> str:
     """`text` (an error from the database driver) without the URL's password in it."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
+    parsed = _parse_database_url(url)
+    if parsed is None:
         return text
     secrets = [parsed.password] if parsed.password else []
     for key, value in parsed.query.items():
@@ -228,7 +235,8 @@ class Settings:
                 f"expected ephemeral or in_channel, got {visibility!r}",
             )
         database_url = text("BRIEFBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        known_scheme = re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url)
+        if not known_scheme or _parse_database_url(database_url) is None:
             raise ConfigError(
                 "BRIEFBOT_DATABASE_URL",
                 "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "

@@ -36,6 +36,7 @@ def test_defaults_are_the_documented_ones() -> None:
         ("BRIEFBOT_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("BRIEFBOT_DEFAULT_VISIBILITY", "public", "ephemeral or in_channel"),
         ("BRIEFBOT_DATABASE_URL", "mysql://x", "sqlite:///PATH"),
+        ("BRIEFBOT_DATABASE_URL", "postgresql+psycopg://bot@db:port/x", "sqlite:///PATH"),
         ("PORT", "70000", "whole number"),
         ("PORT", "abc", "whole number"),
         ("BRIEFBOT_SEEDS_DIR", "/nonexistent/seeds", "existing directory"),

@@ -265,3 +265,9 @@ def test_a_duplicate_key_is_reported_with_file_and_line(bundled: Path) -> None:
         f"seeds/facts/mfat-regional-security.yaml:{line}: error: "
         "YAML syntax: duplicate key 'quote' in the mapping"
     )
+
+
+def test_a_missing_topics_file_is_one_error(bundled: Path) -> None:
+    (bundled / "topics.yaml").unlink()
+    report = load_factbase(bundled)
+    assert [str(p) for p in report.errors] == ["seeds/topics.yaml:0: error: topics.yaml is missing"]

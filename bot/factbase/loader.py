@@ -157,7 +157,7 @@ def _failed_ids(
     id is unknown because the file or folder could not be read at all)."""
     failed: dict[str, set[str] | None] = {}
     topics_path = root / "topics.yaml"
-    if topics_path in out.unreadable:
+    if topics_path in out.unreadable or not topics_path.is_file():
         failed["topic"] = None
     elif _has_errors(out, topics_path):
         declared = _declared_topic_ids(topics_path)

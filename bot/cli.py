@@ -9,13 +9,14 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from bot.access import RequestContext
 from bot.commands import CommandHandler, topic_rows
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, redact_database_secrets
 from bot.editorial import editorial_review
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
@@ -74,18 +75,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
+    serve.add_argument("--port", type=_port, help="port, 1 to 65535 (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
     add_reminder_commands(sub)
 
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
-    reload.add_argument("--url", help="the bot's address (default: http://127.0.0.1:$PORT)")
+    reload.add_argument(
+        "--url", type=_bot_url, help="the bot's address (default: http://127.0.0.1:$PORT)"
+    )
 
     gaps = sub.add_parser("gaps", help="what people asked that the fact base answered badly")
     gaps.add_argument("--since", type=cli_date, help="only since this day (YYYY-MM-DD)")
     gaps.add_argument("--format", choices=["text", "json"], default="text")
     return parser
+
+
+def _port(value: str) -> int:
+    """An argparse type for a TCP port: 1 to 65535 (uvicorn would wrap anything else)."""
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value!r}")
+    return int(value)
+
+
+def _bot_url(value: str) -> str:
+    """An argparse type for the running bot's address: an http(s) URL with a host."""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise argparse.ArgumentTypeError(
+            f"expected the bot's http(s) address, such as http://127.0.0.1:3000, got {value!r}"
+        )
+    return value
 
 
 def main(
@@ -103,6 +122,37 @@ def main(
     except ConfigError as exc:
         print(f"briefbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+
+    try:
+        return _run(parser, args, settings, out, stdin)
+    except (OperationalError, InterfaceError, NoSuchModuleError, ArgumentError) as exc:
+        # The database is unreachable or the URL unusable: one line, never the driver's traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(
+            "briefbot: configuration error: BRIEFBOT_DATABASE_URL: cannot use "
+            f"{settings.database_url_masked}: "
+            f"{redact_database_secrets(reason, settings.database_url)}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except OverflowError:
+        print(
+            "briefbot: a date on the command line is too far in the past or the future "
+            "to compute with",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+
+
+def _run(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    settings: Settings,
+    out: TextIO,
+    stdin: TextIO | None,
+) -> int:
+    """Run the parsed command with valid settings; returns the exit code."""
     if args.command == "reload":
         token = settings.admin_token.reveal() if settings.admin_token else ""
         return _reload(args.url or f"http://127.0.0.1:{settings.port}", out, token)
@@ -262,10 +312,10 @@ def _reload(url: str, out: TextIO, token: str) -> int:
     import urllib.request
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(
-        url.rstrip("/") + "/admin/reload", data=b"", method="POST", headers=headers
-    )
     try:
+        request = urllib.request.Request(
+            url.rstrip("/") + "/admin/reload", data=b"", method="POST", headers=headers
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:

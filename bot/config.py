@@ -8,11 +8,16 @@ secrets are wrapped in `Secret`, whose `repr` and `str` never show the value.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -79,9 +84,46 @@ class Secret:
         return hash(self._value)
 
 
-def _mask_url(url: str) -> str:
-    """A database URL with any password replaced, for logs and `repr`."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1********@", url)
+_SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
+"""Query parameters of a database URL that carry secrets (`password`, `sslpassword`, ...)."""
+
+
+def _parse_database_url(url: str) -> URL | None:
+    """The URL as SQLAlchemy reads it, or None when it cannot (a port that is not a number)."""
+    from sqlalchemy.engine import make_url  # imported here: most commands need no database
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+
+
+def mask_database_url(url: str) -> str:
+    """A database URL with its password and any password-like query parameter hidden.
+
+    This is the only form in which a database URL may be shown: in logs, errors and `repr`.
+    """
+    parsed = _parse_database_url(url)
+    if parsed is None:
+        return re.sub(r"(://[^/@]*:)[^@/]*@", r"\1***@", url.split("?", 1)[0])
+    hidden = {key: "***" for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("=%2A%2A%2A", "=***")  # the query's mask, as the password's reads
+
+
+def redact_database_secrets(text: str, url: str) -> str:
+    """`text` (an error from the database driver) without the URL's password in it."""
+    parsed = _parse_database_url(url)
+    if parsed is None:
+        return text
+    secrets = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if _SECRET_QUERY_KEY.search(key):
+            secrets += [value] if isinstance(value, str) else list(value)
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(str(secret), "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -92,8 +134,8 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    seeds_dir: Path = field(default_factory=lambda: _default_dir("seeds"))
-    templates_dir: Path = field(default_factory=lambda: _default_dir("templates"))
+    seeds_dir: Path = field(default_factory=lambda: default_dir("seeds"))
+    templates_dir: Path = field(default_factory=lambda: default_dir("templates"))
     database_url: str = DEFAULT_DATABASE_URL
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_visibility: str = "ephemeral"
@@ -114,7 +156,7 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = _mask_url(value) if f.name == "database_url" else repr(value)
+            shown = mask_database_url(value) if f.name == "database_url" else repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
@@ -125,7 +167,7 @@ class Settings:
     @property
     def database_url_masked(self) -> str:
         """The database URL with its password hidden."""
-        return _mask_url(self.database_url)
+        return mask_database_url(self.database_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -195,11 +237,12 @@ class Settings:
                 f"expected ephemeral or in_channel, got {visibility!r}",
             )
         database_url = text("BRIEFBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        known_scheme = re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url)
+        if not known_scheme or _parse_database_url(database_url) is None:
             raise ConfigError(
                 "BRIEFBOT_DATABASE_URL",
                 "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "
-                f"{_mask_url(database_url)!r}",
+                f"{mask_database_url(database_url)!r}",
             )
         log_level = (text("BRIEFBOT_LOG_LEVEL") or "INFO").upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -234,8 +277,8 @@ class Settings:
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
             slack_app_token=secret("SLACK_APP_TOKEN", "xapp-"),
             slack_api_url=api_url,
-            seeds_dir=directory("BRIEFBOT_SEEDS_DIR", _default_dir("seeds")),
-            templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", _default_dir("templates")),
+            seeds_dir=directory("BRIEFBOT_SEEDS_DIR", default_dir("seeds")),
+            templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", default_dir("templates")),
             database_url=database_url,
             timezone=zone,
             default_visibility=visibility,
@@ -273,7 +316,16 @@ class Settings:
             )
 
 
-def _default_dir(name: str) -> Path:
-    """`seeds/` or `templates/` beside the package (a source checkout), else in the cwd."""
-    beside = PACKAGE_ROOT / name
-    return beside if beside.is_dir() else Path.cwd() / name
+def default_dir(name: str) -> Path:
+    """Where `seeds/` or `templates/` is when its variable is not set.
+
+    An installed wheel carries both inside the package (`bot/seeds`, `bot/templates`, see
+    pyproject.toml); a checkout or an editable install has them beside the package, where
+    curators edit them. Installs are unpacked on disk, so the resource is a real directory.
+    """
+    packaged = Path(str(importlib.resources.files("bot").joinpath(name)))
+    if packaged.is_dir():
+        return packaged
+    if (PACKAGE_ROOT / "pyproject.toml").is_file():
+        return PACKAGE_ROOT / name
+    return Path.cwd() / name

@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from bot.config import default_dir
 from bot.text import clip_escaped, escape_mrkdwn
 
 TEXT = "text"
@@ -167,14 +168,24 @@ class Renderer:
         return blocks
 
     def check(self) -> list[str]:
-        """Names of templates that fail to compile, with the reason (for `briefbot check`)."""
-        problems = []
+        """Templates the bot renders that are missing or fail to compile, with the reason (for
+        `briefbot check` and start-up). The bot renders every template it ships with."""
+        needed = _bundled_template_names()
+        missing = sorted(n for n in needed if not (self.templates_dir / n).is_file())
+        if missing and len(missing) == len(needed):
+            return [f"{self.templates_dir}:0: none of the bot's {len(needed)} templates is here"]
+        problems = [f"{self.templates_dir / name}:0: missing template" for name in missing]
         for path in sorted(self.templates_dir.glob("*.j2")):
             try:
                 self._envs[TEXT].get_template(path.name)
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(f"{path}:{exc.lineno}: template syntax: {exc.message}")
         return problems
+
+
+def _bundled_template_names() -> set[str]:
+    """The file names of the templates shipped with the bot (the checkout's or the package's)."""
+    return {path.name for path in default_dir("templates").glob("*.j2")}
 
 
 def _text_link(url: str, text: str) -> str:

@@ -76,9 +76,13 @@ class Runtime:
         schedule = _schedule_or_raise(settings, knowledge.current)
         _observe_load(metrics, knowledge.current, time.perf_counter() - started)
         _settle_memory()
+        renderer = Renderer(settings.templates_dir)
+        if template_problems := renderer.check():
+            raise StartupError(
+                "the templates have errors (run `briefbot check`):", template_problems
+            )
         db = Database(settings.database_url)
         gaps = GapStore(db.engine)
-        renderer = Renderer(settings.templates_dir)
         handler = CommandHandler(
             knowledge,
             stale_days=settings.stale_days,

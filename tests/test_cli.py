@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -15,10 +14,13 @@ from typing import Any
 import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, main
+from bot.config import Settings
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
 from bot.statements import spoken
+from tests.conftest import TEMPLATES
+from tests.fakeslack import FakeSlack
 from tests.seedkit import DOC, fact_yaml, make_seeds
 
 TODAY = "2026-11-23"
@@ -205,7 +207,7 @@ def test_brief_is_the_same_from_a_real_process() -> None:
     script = Path(sys.executable).with_name("briefbot")
     command = [str(script)] if script.exists() else [shutil.which("briefbot") or "briefbot"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
-    before = dt.date.today()
+    before = Settings().today()  # the CLI's today is the team's (Pacific/Auckland), not UTC's
     done = subprocess.run(
         [*command, "brief", "nato"],
         capture_output=True,
@@ -214,7 +216,7 @@ def test_brief_is_the_same_from_a_real_process() -> None:
         timeout=60,
         check=False,
     )
-    after = dt.date.today()
+    after = Settings().today()
     assert done.returncode == EXIT_OK, done.stderr
     assert done.stderr == ""
     expected = {cli("brief", "nato", "--today", day.isoformat())[1] for day in (before, after)}
@@ -346,3 +348,157 @@ def test_search_results_say_who_said_an_analysis_fact(factbase: FactBase) -> Non
     for fid in analysis:
         assert by_id[fid]["statement"] == spoken(factbase, factbase.facts[fid])
         assert by_id[fid]["statement"].startswith(factbase.facts[fid].said_by + " (")
+
+
+# --- errors at the edges: one line and exit 2, never a traceback --------------------------------
+
+UNREACHABLE_DATABASE = "postgresql+psycopg://:s3cretpw@127.0.0.1:1/briefbot?sslpassword=s3cretssl"
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The single line the CLI wrote to standard error (warnings about the rules aside)."""
+    lines = [line for line in capsys.readouterr().err.splitlines() if ": warning: " not in line]
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv", [["gaps"], ["reminders", "log"]])
+def test_an_unreachable_database_is_one_line_naming_the_variable(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", UNREACHABLE_DATABASE)
+    assert cli(*argv) == (EXIT_CONFIG, "")
+    line = one_error_line(capsys)
+    assert line.startswith("briefbot: configuration error: BRIEFBOT_DATABASE_URL: cannot use ")
+    assert "127.0.0.1:1/briefbot" in line and "Connection refused" in line
+    assert "s3cret" not in line
+
+
+def test_serve_with_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("briefbot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'bot.db'}",
+        "BRIEFBOT_WATCH_SEEDS": "false",
+    }
+    done = subprocess.run(
+        [str(script), "serve", "--port", "3999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_CONFIG
+    assert done.stderr.splitlines() == [
+        "briefbot: configuration error: BRIEFBOT_DATABASE_URL: cannot use "
+        f"sqlite:///{tmp_path / 'missing' / 'bot.db'}: unable to open database file"
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["brief", "nato", "--today", "9999-12-31"],
+        ["brief", "nato", "--today", "0001-01-01"],
+        ["reminders", "upcoming", "--from", "9999-12-31"],
+        ["reminders", "log", "--since", "0001-01-01"],
+        ["reminders", "run-due", "--now", "0001-01-01T00:00:00"],
+        ["reminders", "run-due", "--now", "9999-12-31T23:59:59"],
+    ],
+)
+def test_dates_at_the_calendars_limits_are_one_line_and_exit_2(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_slack: FakeSlack,
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.base_url)
+    monkeypatch.setenv("BRIEFBOT_REMINDER_CHANNEL", "C0REMIND")
+    assert cli(*argv) == (EXIT_CONFIG, "")
+    assert one_error_line(capsys) == (
+        "briefbot: a date on the command line is too far in the past or the future to compute with"
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("missing/calendar.ics", "No such file or directory"),
+        (".", "Is a directory"),
+        ("/dev/full", "No space left on device"),
+    ],
+)
+def test_an_ics_file_that_cannot_be_written_is_one_line_and_exit_2(
+    target: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = target if target.startswith("/") else str(tmp_path / target)
+    assert cli("reminders", "export", "--ics", path) == (EXIT_CONFIG, "")
+    assert one_error_line(capsys) == f"briefbot: cannot write {path}: {reason}"
+
+
+def test_check_fails_on_a_templates_directory_without_the_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_TEMPLATES_DIR", str(tmp_path))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert f"{tmp_path}:0: none of the bot's " in out
+    shutil.copytree(TEMPLATES, tmp_path / "some")
+    (tmp_path / "some" / "brief.md.j2").unlink()
+    monkeypatch.setenv("BRIEFBOT_TEMPLATES_DIR", str(tmp_path / "some"))
+    code, out = cli("check")
+    assert code == EXIT_CONFIG
+    assert f"{tmp_path / 'some' / 'brief.md.j2'}:0: missing template" in out.splitlines()
+
+
+def test_serve_refuses_to_start_without_its_templates(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "BRIEFBOT_TEMPLATES_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "3999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_CONFIG
+    assert f"{tmp_path}:0: none of the bot's " in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [["serve", "--port", "99999"], ["serve", "--port", "0"], ["serve", "--port", "-1"]]
+)
+def test_serve_refuses_a_port_outside_1_to_65535(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli(*argv)
+    assert exited.value.code == EXIT_CONFIG
+    assert "expected a port from 1 to 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://[::1"])
+def test_reload_with_a_bad_url_is_one_line_and_exit_2(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = cli("reload", "--url", url)[0]
+    except SystemExit as exited:  # argparse's refusal
+        code = int(exited.code or 0)
+    assert code == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert url in err.splitlines()[-1]

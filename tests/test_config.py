@@ -36,6 +36,7 @@ def test_defaults_are_the_documented_ones() -> None:
         ("BRIEFBOT_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("BRIEFBOT_DEFAULT_VISIBILITY", "public", "ephemeral or in_channel"),
         ("BRIEFBOT_DATABASE_URL", "mysql://x", "sqlite:///PATH"),
+        ("BRIEFBOT_DATABASE_URL", "postgresql+psycopg://bot@db:port/x", "sqlite:///PATH"),
         ("PORT", "70000", "whole number"),
         ("PORT", "abc", "whole number"),
         ("BRIEFBOT_SEEDS_DIR", "/nonexistent/seeds", "existing directory"),
@@ -113,3 +114,30 @@ def test_bad_configuration_stops_start_up_with_one_line_and_exit_2(
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1 and variable in lines[0]
     assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "url,shown",
+    [
+        ("postgresql+psycopg://:hunter2@db/briefbot", "postgresql+psycopg://:***@db/briefbot"),
+        (
+            "postgresql+psycopg://bot@db/briefbot?password=hunter2&sslpassword=hunter3&sslmode=require",
+            "postgresql+psycopg://bot@db/briefbot?password=***&sslmode=require&sslpassword=***",
+        ),
+        ("postgresql://bot:hun%40ter2@db/briefbot", "postgresql://bot:***@db/briefbot"),
+        ("sqlite:////var/lib/briefbot/briefbot.db", "sqlite:////var/lib/briefbot/briefbot.db"),
+    ],
+)
+def test_database_passwords_are_masked_wherever_the_url_is_shown(url: str, shown: str) -> None:
+    settings = Settings.from_env({"BRIEFBOT_DATABASE_URL": url})
+    assert settings.database_url == url
+    assert settings.database_url_masked == shown  # what the start-up log line shows
+    assert f"database_url={shown}" in repr(settings)
+    assert "hunter" not in repr(settings) + str(settings)
+
+
+def test_an_invalid_database_url_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"BRIEFBOT_DATABASE_URL": "mysql://:hunter2@db/x?password=hunter3"})
+    assert "hunter" not in str(info.value)
+    assert "mysql://:***@db/x" in str(info.value)

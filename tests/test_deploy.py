@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,106 @@ def test_ports_agree(port_var: str) -> None:
     assert str(container["ports"][0]["containerPort"]) == k8s("configmap.yaml")["data"][port_var]
     assert compose()["services"]["bot"]["ports"] == ["3000:3000"]
     assert "EXPOSE 3000" in dockerfile()
+
+
+# --- the operator's recipes work as written -----------------------------------------------------
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"### {title}\n")
+    end = text.find("\n##", start + 4)
+    return text[start:end]
+
+
+def shell_blocks(section: str) -> list[list[str]]:
+    """The commands of each `sh` block, without comments."""
+    return [[line.split("  #")[0].strip() for line in block.splitlines()
+             if line.strip() and not line.startswith("#")]
+            for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
+def shell_lines(section: str) -> list[str]:
+    return [line for block in shell_blocks(section) for line in block]
+
+
+def unit() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string((DEPLOY / "systemd" / "briefbot.service").read_text())
+    return parser
+
+
+def test_the_systemd_unit_is_valid_and_raises_the_open_file_limit(tmp_path: Path) -> None:
+    service = unit()["Service"]
+    assert service["LimitNOFILE"] == "65536"
+    assert service["StateDirectory"] == "briefbot"
+    # systemd's own checker, with ExecStart pointing at a briefbot that exists here
+    text = (DEPLOY / "systemd" / "briefbot.service").read_text()
+    exe = Path(sys.executable).with_name("briefbot")
+    (tmp_path / "briefbot.service").write_text(text.replace("/opt/briefbot/venv/bin/briefbot",
+                                                            str(exe)))
+    checker = shutil.which("systemd-analyze")
+    assert checker, "systemd-analyze checks the unit; install systemd"
+    done = subprocess.run([checker, "verify", str(tmp_path / "briefbot.service")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_the_systemd_recipe_creates_everything_the_unit_needs() -> None:
+    lines = shell_blocks(readme_section("systemd (one VM)"))[0]
+    service = unit()["Service"]
+    user = service["User"]
+    useradd = next(line for line in lines if "useradd" in line)
+    assert useradd.split()[-1] == user and "--user-group" in useradd
+    assert service["Group"] == user
+    exec_start = shlex.split(service["ExecStart"])[0]
+    venv = exec_start.removesuffix("/bin/briefbot")
+    assert f"sudo python3 -m venv {venv}" in lines
+    assert f'sudo {venv}/bin/pip install ".[postgres]"' in lines
+    env_path = service["EnvironmentFile"]
+    assert f"sudo install -d -m 0755 {Path(env_path).parent}" in lines
+    assert f"sudo install -m 0600 deploy/systemd/briefbot.env.example {env_path}" in lines
+    assert ("sudo install -m 0644 deploy/systemd/briefbot.service "
+            "/etc/systemd/system/briefbot.service") in lines
+    assert lines[-2:] == ["sudo systemctl daemon-reload", "sudo systemctl enable --now briefbot"]
+    # what the bot writes lives in the directory systemd creates for it
+    state = f"/var/lib/{service['StateDirectory']}"
+    assert service["WorkingDirectory"] == state
+    settings = dict(line.split("=", 1) for line in
+                    (DEPLOY / "systemd" / "briefbot.env.example").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    assert settings["BRIEFBOT_DATABASE_URL"] == f"sqlite:///{state}/briefbot.db"
+    assert "BRIEFBOT_SEEDS_DIR" not in settings  # the package carries the fact base
+
+
+def test_kubernetes_ships_the_postgres_the_deployment_points_at() -> None:
+    url = k8s("secret.example.yaml")["stringData"]["BRIEFBOT_DATABASE_URL"]
+    host = re.search(r"@([^:/]+):(\d+)/(\w+)$", url)
+    assert host
+    documents = list(yaml.safe_load_all((DEPLOY / "k8s" / "postgres.yaml").read_text()))
+    service = next(d for d in documents if d["kind"] == "Service")
+    assert service["metadata"]["name"] == host.group(1)
+    assert service["spec"]["ports"][0]["port"] == int(host.group(2))
+    (stateful,) = [d for d in documents if d["kind"] == "StatefulSet"]
+    env = {e["name"]: e for e in stateful["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["POSTGRES_DB"]["value"] == host.group(3)
+    assert env["POSTGRES_USER"]["value"] in url
+    secret = env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    section = readme_section("Kubernetes")
+    assert (f"kubectl create secret generic {secret['name']} "
+            f'--from-literal={secret["key"]}="$PASSWORD"') in shell_lines(section)
+    assert "kubectl apply -f deploy/k8s/postgres.yaml" in shell_lines(section)
+
+
+def test_kubernetes_applies_no_placeholder_channel() -> None:
+    assert "BRIEFBOT_REMINDER_CHANNEL" not in k8s("configmap.yaml")["data"]
+    applied = [line for line in shell_lines(readme_section("Kubernetes"))
+               if line.startswith("kubectl apply")]
+    assert all("deploy/k8s/configmap.yaml" not in line for line in applied)
+    assert any("-f configmap.yaml" in line for line in applied)
+
+
+def test_the_docker_context_leaves_out_env_files_anywhere() -> None:
+    patterns = (ROOT / ".dockerignore").read_text().split()
+    assert "**/.env" in patterns  # deploy/.env holds the real tokens for compose

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from bot.dates import DateSpan, PartialDate
 from bot.factbase import load_factbase
+from bot.factbase.loader import LoadReport, iter_problem_lines
+from tests.conftest import SEEDS
 from tests.seedkit import DOC, fact_yaml, make_seeds, topics_yaml
 
 
@@ -165,3 +170,104 @@ def test_corroborated_fact_keeps_every_citation(tmp_path: Path) -> None:
         "Ministers met in Wellington",
         "covers fisheries patrols",
     ]
+
+
+# --- root causes first, cascades folded -------------------------------------------------------
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    """A copy of the bundled seeds, to break."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_topics_file_that_does_not_parse_is_the_only_error(bundled: Path) -> None:
+    edit(bundled / "topics.yaml", "- id: nato\n", "- id: nato\n  title: [oops\n")
+    report = load_factbase(bundled)
+    (error,) = report.errors
+    assert str(error).startswith("seeds/topics.yaml:") and "YAML syntax" in error.message
+    folded = [p for p in report.warnings if "cite topics" in p.message]
+    assert [str(p) for p in folded] == [
+        f"seeds/topics.yaml:0: warning: {len(load_factbase(SEEDS).require().facts)} fact(s) "
+        "cite topics that could not be read (see the error above)"
+    ]
+
+
+def test_one_topic_mistake_is_one_error_not_one_per_fact(bundled: Path) -> None:
+    edit(bundled / "topics.yaml", "- id: nato\n", "- id: nato\n  colour: blue\n")
+    report = load_factbase(bundled)
+    assert [p.message for p in report.errors] == [
+        "topic 'nato': unknown field 'colour' (allowed: aliases, id, reviewed, summary, title)"
+    ]
+    nato_facts = len(load_factbase(SEEDS).require().facts_for("nato"))
+    assert f"{nato_facts} fact(s) cite topic 'nato', which did not load (see the error above)" in [
+        p.message for p in report.warnings
+    ]
+
+
+def test_a_fact_citing_a_topic_that_exists_nowhere_is_still_an_error(bundled: Path) -> None:
+    edit(bundled / "topics.yaml", "- id: nato\n", "- id: nato\n  colour: blue\n")
+    path = bundled / "facts" / "mfat-regional-security.yaml"
+    edit(path, "topics: [", "topics: [natto, ")
+    messages = [p.message for p in load_factbase(bundled).errors]
+    assert len(messages) == 2 and messages[1].endswith(": unknown topic 'natto'")
+
+
+def test_a_document_that_does_not_load_is_one_error_not_one_per_citing_fact(
+    bundled: Path,
+) -> None:
+    document = bundled / "documents" / "capie-nz-nato-vilnius-2023.md"
+    edit(document, "title:", "colour: blue\ntitle:")
+    report = load_factbase(bundled)
+    (error,) = report.errors
+    assert error.path == f"seeds/documents/{document.name}"
+    assert any(
+        f"cite source '{document.stem}', which did not load" in p.message for p in report.warnings
+    )
+
+
+def test_unreadable_files_come_first_in_the_problem_lines(bundled: Path) -> None:
+    edit(bundled / "facts" / "mfat-regional-security.yaml", "quote: ", "quote: Not in it ")
+    edit(bundled / "topics.yaml", "- id: nato\n", "- id: nato\n  title: [oops\n")
+    lines = iter_problem_lines(load_factbase(bundled).problems)
+    assert "seeds/topics.yaml" in lines[0] and "YAML syntax" in lines[0]
+    assert "does not occur" in lines[1]
+
+
+def test_a_fifo_among_the_seeds_is_reported_not_read(bundled: Path) -> None:
+    os.mkfifo(bundled / "facts" / "pipe.yaml")
+    reports: list[LoadReport] = []
+    loading = threading.Thread(target=lambda: reports.append(load_factbase(bundled)), daemon=True)
+    loading.start()
+    loading.join(timeout=60)  # opening the FIFO would block for ever: the load must not
+    assert not loading.is_alive()
+    assert [str(p) for p in reports[0].errors] == [
+        "seeds/facts/pipe.yaml:0: error: not a regular file (a FIFO, socket or device?): not read"
+    ]
+
+
+def test_a_duplicate_key_is_reported_with_file_and_line(bundled: Path) -> None:
+    path = bundled / "facts" / "mfat-regional-security.yaml"
+    text = path.read_text()
+    first_quote = text.index("  quote: ")
+    line = text[:first_quote].count("\n") + 2
+    path.write_text(text[:first_quote] + "  quote: again\n" + text[first_quote:])
+    (error,) = load_factbase(bundled).errors
+    assert str(error).startswith(
+        f"seeds/facts/mfat-regional-security.yaml:{line}: error: "
+        "YAML syntax: duplicate key 'quote' in the mapping"
+    )
+
+
+def test_a_missing_topics_file_is_one_error(bundled: Path) -> None:
+    (bundled / "topics.yaml").unlink()
+    report = load_factbase(bundled)
+    assert [str(p) for p in report.errors] == ["seeds/topics.yaml:0: error: topics.yaml is missing"]

@@ -78,3 +78,33 @@ def test_syntax_errors_carry_the_line() -> None:
         load_yaml("- id: a\n- id: [b\n- id: c\n")
     assert info.value.line in (2, 3)
     assert info.value.message.startswith("YAML syntax")
+
+
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        (
+            "- id: a\n  quote: one\n  quote: two\n",
+            3,
+            "duplicate key 'quote' in the mapping starting on line 1",
+        ),
+        # an anchor sends the text to PyYAML's own constructor: the same report
+        (
+            "- &x id: a\n  quote: one\n  quote: two\n",
+            3,
+            "duplicate key 'quote' in the mapping starting on line 1",
+        ),
+        ("a: 1\nb:\n  c: 1\n  c: 1\n", 4, "duplicate key 'c' in the mapping starting on line 3"),
+    ],
+)
+def test_a_key_written_twice_is_a_syntax_error_on_its_line(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml(text)
+    assert (info.value.line, info.value.message) == (line, f"YAML syntax: {message}")
+
+
+def test_merged_keys_may_be_overridden_once() -> None:
+    text = "base: &b {a: 1, c: 1}\nother:\n  <<: *b\n  c: 2\n"
+    assert plain(load_yaml(text)) == {"base": {"a": 1, "c": 1}, "other": {"a": 1, "c": 2}}

@@ -93,7 +93,16 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             return
         import fcntl
 
-        with open(f"{database}.migrate-lock", "a") as handle:
+        try:
+            handle = open(f"{database}.migrate-lock", "a")  # noqa: SIM115 - closed below
+        except OSError:
+            # No folder, or not writable: the connection that follows fails with SQLAlchemy's
+            # own error, which callers report in one line; a lock would protect nothing.
+            handle = None
+        if handle is None:
+            yield
+            return
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

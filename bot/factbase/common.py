@@ -37,12 +37,26 @@ class Collector:
         self.problems.append(Problem(self.shown(path), line, message, "warning"))
 
 
+UNREADABLE_MESSAGES = ("cannot read", "not a regular file", "not UTF-8 text", "YAML syntax")
+"""How the problems of a file that could not be read at all begin: the root causes, shown first."""
+
+
 def read_text(path: Path, out: Collector, digest: Any) -> str | None:
-    """Read a UTF-8 file and add it to the version digest; None (reported) if it cannot be read."""
+    """Read a UTF-8 file and add it to the version digest; None (reported) if it cannot be read.
+
+    Only regular files are opened: a FIFO or a device named like a seed file would block the
+    load (or never end), so it is reported instead.
+    """
     try:
-        raw = path.read_bytes()
+        regular = path.is_file()
+        raw = path.read_bytes() if regular else b""
     except OSError as exc:
         out.error(path, 0, f"cannot read: {exc.strerror}")
+        out.unreadable.add(path)
+        return None
+    if not regular:
+        out.error(path, 0, "not a regular file (a FIFO, socket or device?): not read")
+        out.unreadable.add(path)
         return None
     digest.update(path.name.encode() + b"\0" + raw + b"\0")
     try:
@@ -50,6 +64,7 @@ def read_text(path: Path, out: Collector, digest: Any) -> str | None:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         out.error(path, line, "not UTF-8 text")
+        out.unreadable.add(path)
         return None
 
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.factbase.common import Collector
+from bot.factbase.common import UNREADABLE_MESSAGES, Collector
 from bot.factbase.documents import load_documents
 from bot.factbase.facts import link_outcomes, load_facts
 from bot.factbase.model import Document, Fact, FactBase, Topic
 from bot.factbase.problems import FactBaseError, Problem
 from bot.factbase.topics import check_topic_summaries, load_topics
+from bot.factbase.yamlsrc import load_yaml
 
 MIN_TOPIC_FACTS = 5
 
@@ -82,16 +84,18 @@ def _load(root: Path, now: dt.datetime | None) -> LoadReport:
     topics_path = root / "topics.yaml"
     topics = load_topics(topics_path, out, digest)
     seen_ids: set[str] = set()
+    before_facts = len(out.problems)
     facts = load_facts(root / "facts", out, digest, documents, texts, topics, seen_ids)
+    _collapse_cascades(root, documents, topics, out, before_facts)
     check_topic_summaries(topics_path, topics, seen_ids, out)
     outcomes = link_outcomes(facts, out)
+    if any(p.severity == "error" for p in out.problems):
+        return LoadReport(None, out.problems)  # coverage is only meaningful once all loads
     by_topic: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts.values():
         for topic_id in fact.topics:
             by_topic[topic_id].append(fact)
     _warn_coverage(root, documents, topics, facts, by_topic, out)
-    if any(p.severity == "error" for p in out.problems):
-        return LoadReport(None, out.problems)
     factbase = FactBase(
         documents=documents,
         topics={t.id: t for t, _line in topics.values()},
@@ -102,6 +106,87 @@ def _load(root: Path, now: dt.datetime | None) -> LoadReport:
         outcomes=outcomes,
     )
     return LoadReport(factbase, out.problems)
+
+
+# --- cascades --------------------------------------------------------------------------------
+
+_UNKNOWN_REFERENCE = re.compile(
+    r": unknown (topic|source) ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")$"
+)
+"""The end of a fact's "unknown topic 'x'" / "unknown source 'x'" error (the id as its repr)."""
+
+
+def _collapse_cascades(
+    root: Path,
+    documents: dict[str, Document],
+    topics: dict[str, tuple[Topic, int]],
+    out: Collector,
+    first: int,
+) -> None:
+    """Fold facts' references to topics or documents that failed to load into one line each.
+
+    One mistake in a topic (or a topics file that does not parse) would otherwise be buried
+    under an "unknown topic" error for every fact citing it, and `/readyz` or `/brief reload`,
+    which show only the first errors, would never show the cause. Such a reference is not a
+    mistake of its own: it is reported once, as a warning, after the error that explains it.
+    A fact citing a topic or document that exists nowhere is still an error where it stands.
+    """
+    failed = _failed_ids(root, documents, topics, out)
+    if not failed:
+        return
+    folded: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)  # -> facts' places
+    kept = out.problems[:first]
+    for problem in out.problems[first:]:
+        match = _UNKNOWN_REFERENCE.search(problem.message)
+        if problem.severity == "error" and match and match.group(1) in failed:
+            kind, shown = match.groups()
+            ids = failed[kind]
+            if ids is None or shown in ids:
+                folded[kind, "" if ids is None else shown].add((problem.path, problem.line))
+                continue
+        kept.append(problem)
+    out.problems = kept
+    for (kind, shown), places in sorted(folded.items()):
+        where = root / "topics.yaml" if kind == "topic" else root / "documents"
+        what = f"{kind} {shown}, which did not load" if shown else f"{kind}s that could not be read"
+        out.warning(where, 0, f"{len(places)} fact(s) cite {what} (see the error above)")
+
+
+def _failed_ids(
+    root: Path, documents: dict[str, Document], topics: dict[str, tuple[Topic, int]], out: Collector
+) -> dict[str, set[str] | None]:
+    """For topics and sources: the reprs of ids that are defined but did not load (None: every
+    id is unknown because the file or folder could not be read at all)."""
+    failed: dict[str, set[str] | None] = {}
+    topics_path = root / "topics.yaml"
+    if topics_path in out.unreadable or not topics_path.is_file():
+        failed["topic"] = None
+    elif _has_errors(out, topics_path):
+        declared = _declared_topic_ids(topics_path)
+        failed["topic"] = {repr(t) for t in declared - topics.keys()}
+    folder = root / "documents"
+    if not folder.is_dir():
+        failed["source"] = None
+    elif _has_errors(out, folder):
+        declared = {path.stem for path in folder.glob("*.md")}
+        failed["source"] = {repr(d) for d in declared - documents.keys()}
+    return {kind: ids for kind, ids in failed.items() if ids is None or ids}
+
+
+def _has_errors(out: Collector, path: Path) -> bool:
+    shown = out.shown(path)
+    return any(p.severity == "error" and p.path.startswith(shown) for p in out.problems)
+
+
+def _declared_topic_ids(path: Path) -> set[str]:
+    """The ids topics.yaml gives its topics, valid or not (the file is known to parse)."""
+    try:
+        items = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(items, list):
+        return set()
+    return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
 
 # --- coverage --------------------------------------------------------------------------------
@@ -132,6 +217,17 @@ def _warn_coverage(
 
 
 def iter_problem_lines(problems: Iterable[Problem]) -> list[str]:
-    """Problems as the lines `briefbot check` prints, errors first, each sorted by file and line."""
-    ordered = sorted(problems, key=lambda p: (p.severity != "error", p.path, p.line, p.message))
+    """Problems as the lines `briefbot check` prints: errors first, among them files that could
+    not be read at all (a YAML syntax error explains much of what follows), each sorted by file
+    and line. `/readyz` and `/brief reload` show only the first lines, so the order matters."""
+    ordered = sorted(
+        problems,
+        key=lambda p: (
+            p.severity != "error",
+            not p.message.startswith(UNREADABLE_MESSAGES),
+            p.path,
+            p.line,
+            p.message,
+        ),
+    )
     return [str(p) for p in ordered]

@@ -13,6 +13,7 @@ paths give the same values.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +26,7 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _INT_TAG = "tag:yaml.org,2002:int"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 # Implicitly resolved scalar tags built here; any other (merge "<<", value "=") goes to PyYAML.
 _SCALAR_CONSTRUCTORS: dict[str, Any] = {
     f"tag:yaml.org,2002:{name}": yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
@@ -66,6 +68,18 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc]
     """SafeLoader that builds `LineDict`s; the only change is the bookkeeping of lines."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # merged keys may be overridden: only written twice is a mistake
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # PyYAML's constructor reports it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, _duplicate_key(key, node.start_mark.line + 1), key_node.start_mark
+                )
+            seen.add(key)
         mapping = super().construct_mapping(node, deep=True)
         result = _new_line_dict(node.start_mark.line + 1)
         result.update(mapping)
@@ -74,6 +88,11 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc]
             if isinstance(key, str):
                 result.key_lines[key] = key_node.start_mark.line + 1
         return result
+
+
+def _duplicate_key(key: Any, mapping_line: int) -> str:
+    """The message for a key written twice in one mapping (PyYAML would keep the last silently)."""
+    return f"duplicate key {key!r} in the mapping starting on line {mapping_line}"
 
 
 def _construct_line_dict(loader: _LineLoader, node: MappingNode) -> LineDict:
@@ -195,6 +214,9 @@ def _build(text: str) -> Any:
             if type(top) is list:
                 top.append(value)
             elif keys[-1] is _MISSING:
+                if value in top:
+                    line = event.start_mark.line + 1
+                    raise YamlSyntaxError(line, f"YAML syntax: {_duplicate_key(value, top.line)}")
                 keys[-1] = value
                 if isinstance(value, str):
                     top.key_lines[value] = event.start_mark.line + 1

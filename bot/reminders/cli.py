@@ -224,7 +224,11 @@ def _upcoming(args: argparse.Namespace, ctx: ReminderContext) -> int:
 def _export(args: argparse.Namespace, ctx: ReminderContext) -> int:
     first = args.from_date or ctx.today
     found = ctx.schedule.between_days(ctx.factbase, first, args.days)
-    count = export_ics(found, args.ics, factbase=ctx.factbase, stamp=ctx.now)
+    try:
+        count = export_ics(found, args.ics, factbase=ctx.factbase, stamp=ctx.now)
+    except OSError as exc:  # a missing folder, a directory, a full disk
+        ctx.stderr.write(f"briefbot: cannot write {args.ics}: {exc.strerror or exc}\n")
+        return EXIT_CONFIG
     ctx.stdout.write(
         f"wrote {count} event(s) from {first.isoformat()} for {args.days} days to {args.ics}\n"
     )

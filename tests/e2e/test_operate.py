@@ -237,3 +237,20 @@ def test_access_control_by_channel_and_direct_message(fake_slack: FakeSlack,
         assert "doesn't answer here" in all_text(call.body["blocks"])
     finally:
         bot.stop()
+
+
+@pytest.mark.postgres
+def test_the_start_up_log_never_shows_database_passwords(
+        fake_slack: FakeSlack, tmp_path: Path, postgres_url: str) -> None:
+    # PostgreSQL here trusts local connections, so the passwords are carried but not needed.
+    url = postgres_url.replace("postgres@", "postgres:hunter1@", 1)
+    url += "&password=hunter2&sslpassword=hunter3"
+    bot = BotProcess(api_url=fake_slack.base_url, workdir=tmp_path, database_url=url,
+                     extra_env={"BRIEFBOT_REMINDERS": "off", "BRIEFBOT_WATCH_SEEDS": "false"})
+    try:
+        assert get(bot.url + "/readyz")[0] == 200
+        logs = bot.logs()
+        assert "postgres:***@127.0.0.1" in logs and "password=***" in logs
+        assert "hunter" not in logs
+    finally:
+        bot.stop()

@@ -74,7 +74,7 @@ def test_a_refused_token_stops_start_up_with_one_clear_line(
         "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
     }
     done = subprocess.run(
-        [*command, "serve", "--port", "0"],
+        [*command, "serve", "--port", "65001"],
         env=env,
         capture_output=True,
         text=True,

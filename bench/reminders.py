@@ -47,20 +47,29 @@ def mixed_rules(count: int) -> str:
     for i in range(count):
         kind = 2 if i % 100 == 99 else i % 2
         if kind == 0:
-            out.append(f"- id: a{i}\n  kind: anniversary\n  fact: f1\n  title: t{i}\n"
-                       f"  channel: C{i % 50:04d}\n")
+            out.append(
+                f"- id: a{i}\n  kind: anniversary\n  fact: f1\n  title: t{i}\n"
+                f"  channel: C{i % 50:04d}\n"
+            )
         elif kind == 1:
-            out.append(f"- id: d{i}\n  kind: deadline\n  title: t{i}\n"
-                       f"  due: 2026-{1 + i % 12:02d}-{1 + i % 28:02d}\n  channel: C{i % 50:04d}\n")
+            out.append(
+                f"- id: d{i}\n  kind: deadline\n  title: t{i}\n"
+                f"  due: 2026-{1 + i % 12:02d}-{1 + i % 28:02d}\n  channel: C{i % 50:04d}\n"
+            )
         else:
-            out.append(f"- id: g{i}\n  kind: digest\n  weekday: {('monday', 'friday')[i % 2]}\n"
-                       f"  channel: C{i % 50:04d}\n")
+            out.append(
+                f"- id: g{i}\n  kind: digest\n  weekday: {('monday', 'friday')[i % 2]}\n"
+                f"  channel: C{i % 50:04d}\n"
+            )
     return "".join(out)
 
 
 def due_rules(count: int) -> str:
-    return "".join(f"- id: d{i}\n  kind: deadline\n  title: t{i}\n  due: 2026-09-10\n"
-                   f"  lead_days: [0]\n  channel: C{i % 50:04d}\n" for i in range(count))
+    return "".join(
+        f"- id: d{i}\n  kind: deadline\n  title: t{i}\n  due: 2026-09-10\n"
+        f"  lead_days: [0]\n  channel: C{i % 50:04d}\n"
+        for i in range(count)
+    )
 
 
 def load(tmp: Path, rules: str) -> tuple[Any, ReminderSchedule]:
@@ -81,8 +90,10 @@ def bench_occurrences(count: int) -> None:
         found = schedule.occurrences(factbase, start, start + dt.timedelta(days=365))
         times.append(time.perf_counter() - began)
     best = min(times)
-    print(f"occurrences: {count} rules over a year -> {len(found)} occurrences in "
-          f"{best:.3f} s (best of 3; {len(found) / best:,.0f} occurrences/s)")
+    print(
+        f"occurrences: {count} rules over a year -> {len(found)} occurrences in "
+        f"{best:.3f} s (best of 3; {len(found) / best:,.0f} occurrences/s)"
+    )
 
 
 class TimedClient:
@@ -126,8 +137,12 @@ class TimedLedger(DeliveryLedger):
 @contextlib.contextmanager
 def separate_fake_slack() -> Iterator[str]:
     """The fake Slack in its own process, so it does not share this one's GIL."""
-    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_slack_server.py")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fake_slack_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None and process.stdin is not None
     try:
         yield process.stdout.readline().strip()
@@ -142,24 +157,31 @@ def bench_pass(label: str, url: str, count: int) -> None:
     with separate_fake_slack() as base_url:
         client = TimedClient(make_client("xoxb-bench", base_url))
         delivery = ReminderDelivery(
-            ledger=TimedLedger(database.engine), schedule=schedule,
-            factbase=lambda: factbase, renderer=Renderer(ROOT / "templates"),
-            client=client, pacing_seconds=0,  # type: ignore[arg-type]
+            ledger=TimedLedger(database.engine),
+            schedule=schedule,
+            factbase=lambda: factbase,
+            renderer=Renderer(ROOT / "templates"),
+            client=client,
+            pacing_seconds=0,  # type: ignore[arg-type]
         )
         TimedLedger.seconds = 0.0
         began = time.perf_counter()
         result = delivery.run_due(DUE + dt.timedelta(minutes=1))
         elapsed = time.perf_counter() - began
-        posts = sum(len(client.client.conversations_history(channel=f"C{c:04d}", limit=999)
-                        ["messages"]) for c in range(50))
+        posts = sum(
+            len(client.client.conversations_history(channel=f"C{c:04d}", limit=999)["messages"])
+            for c in range(50)
+        )
     database.dispose()
     assert result.posted == count == posts, (result, posts)
     ledger = TimedLedger.seconds
     other = elapsed - client.seconds - ledger
-    print(f"run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
-          f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
-          f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
-          f"rules + rendering {other:.2f} s ({other / elapsed:.0%})")
+    print(
+        f"run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
+        f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
+        f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
+        f"rules + rendering {other:.2f} s ({other / elapsed:.0%})"
+    )
 
 
 def main() -> None:
@@ -178,8 +200,9 @@ def main() -> None:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         sep = "&" if "?" in args.postgres else "?"
         try:
-            bench_pass("PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}",
-                       args.due)
+            bench_pass(
+                "PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}", args.due
+            )
         finally:
             with admin.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -31,8 +31,13 @@ def dockerfile_env() -> set[str]:
     names: set[str] = set()
     for block in re.findall(r"^ENV ((?:.*\\\n)*.*)$", dockerfile(), re.M):
         names |= set(re.findall(r"([A-Z_][A-Z0-9_]*)=", block))
-    return names - {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR",
-                    "PIP_DISABLE_PIP_VERSION_CHECK"}
+    return names - {
+        "PATH",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PIP_NO_CACHE_DIR",
+        "PIP_DISABLE_PIP_VERSION_CHECK",
+    }
 
 
 def compose() -> dict:  # type: ignore[type-arg]
@@ -44,8 +49,11 @@ def k8s(name: str) -> dict:  # type: ignore[type-arg]
 
 
 def env_file(path: Path) -> set[str]:
-    return {line.split("=", 1)[0] for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    return {
+        line.split("=", 1)[0]
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
 
 
 def test_every_variable_the_deploy_files_set_is_one_the_code_reads() -> None:
@@ -65,8 +73,9 @@ def test_every_variable_the_deploy_files_set_is_one_the_code_reads() -> None:
 
 def test_the_settings_read_exactly_the_documented_variables() -> None:
     source = (ROOT / "bot" / "config.py").read_text()
-    read = set(re.findall(r'(?:text|secret|integer|directory|boolean|id_list)\(\s*"([A-Z_]+)"',
-                          source))
+    read = set(
+        re.findall(r'(?:text|secret|integer|directory|boolean|id_list)\(\s*"([A-Z_]+)"', source)
+    )
     assert read == set(ENVIRONMENT_VARIABLES)
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in ENVIRONMENT_VARIABLES if f"`{name}`" not in readme]
@@ -136,9 +145,14 @@ def readme_section(title: str) -> str:
 
 def shell_blocks(section: str) -> list[list[str]]:
     """The commands of each `sh` block, without comments."""
-    return [[line.split("  #")[0].strip() for line in block.splitlines()
-             if line.strip() and not line.startswith("#")]
-            for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
+    return [
+        [
+            line.split("  #")[0].strip()
+            for line in block.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
+    ]
 
 
 def shell_lines(section: str) -> list[str]:
@@ -159,12 +173,18 @@ def test_the_systemd_unit_is_valid_and_raises_the_open_file_limit(tmp_path: Path
     # systemd's own checker, with ExecStart pointing at a briefbot that exists here
     text = (DEPLOY / "systemd" / "briefbot.service").read_text()
     exe = Path(sys.executable).with_name("briefbot")
-    (tmp_path / "briefbot.service").write_text(text.replace("/opt/briefbot/venv/bin/briefbot",
-                                                            str(exe)))
+    (tmp_path / "briefbot.service").write_text(
+        text.replace("/opt/briefbot/venv/bin/briefbot", str(exe))
+    )
     checker = shutil.which("systemd-analyze")
     assert checker, "systemd-analyze checks the unit; install systemd"
-    done = subprocess.run([checker, "verify", str(tmp_path / "briefbot.service")],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [checker, "verify", str(tmp_path / "briefbot.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
@@ -182,15 +202,18 @@ def test_the_systemd_recipe_creates_everything_the_unit_needs() -> None:
     env_path = service["EnvironmentFile"]
     assert f"sudo install -d -m 0755 {Path(env_path).parent}" in lines
     assert f"sudo install -m 0600 deploy/systemd/briefbot.env.example {env_path}" in lines
-    assert ("sudo install -m 0644 deploy/systemd/briefbot.service "
-            "/etc/systemd/system/briefbot.service") in lines
+    assert (
+        "sudo install -m 0644 deploy/systemd/briefbot.service /etc/systemd/system/briefbot.service"
+    ) in lines
     assert lines[-2:] == ["sudo systemctl daemon-reload", "sudo systemctl enable --now briefbot"]
     # what the bot writes lives in the directory systemd creates for it
     state = f"/var/lib/{service['StateDirectory']}"
     assert service["WorkingDirectory"] == state
-    settings = dict(line.split("=", 1) for line in
-                    (DEPLOY / "systemd" / "briefbot.env.example").read_text().splitlines()
-                    if line and not line.startswith("#"))
+    settings = dict(
+        line.split("=", 1)
+        for line in (DEPLOY / "systemd" / "briefbot.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert settings["BRIEFBOT_DATABASE_URL"] == f"sqlite:///{state}/briefbot.db"
     assert "BRIEFBOT_SEEDS_DIR" not in settings  # the package carries the fact base
 
@@ -209,15 +232,19 @@ def test_kubernetes_ships_the_postgres_the_deployment_points_at() -> None:
     assert env["POSTGRES_USER"]["value"] in url
     secret = env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
     section = readme_section("Kubernetes")
-    assert (f"kubectl create secret generic {secret['name']} "
-            f'--from-literal={secret["key"]}="$PASSWORD"') in shell_lines(section)
+    assert (
+        f'kubectl create secret generic {secret["name"]} --from-literal={secret["key"]}="$PASSWORD"'
+    ) in shell_lines(section)
     assert "kubectl apply -f deploy/k8s/postgres.yaml" in shell_lines(section)
 
 
 def test_kubernetes_applies_no_placeholder_channel() -> None:
     assert "BRIEFBOT_REMINDER_CHANNEL" not in k8s("configmap.yaml")["data"]
-    applied = [line for line in shell_lines(readme_section("Kubernetes"))
-               if line.startswith("kubectl apply")]
+    applied = [
+        line
+        for line in shell_lines(readme_section("Kubernetes"))
+        if line.startswith("kubectl apply")
+    ]
     assert all("deploy/k8s/configmap.yaml" not in line for line in applied)
     assert any("-f configmap.yaml" in line for line in applied)
 

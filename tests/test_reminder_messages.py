@@ -57,7 +57,8 @@ def find(schedule: ReminderSchedule, factbase: FactBase, key: str) -> Occurrence
 
 
 def test_every_real_occurrence_renders_within_slack_limits(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     found = schedule.between_days(factbase, dt.date(2025, 1, 1), 3 * 365)
     assert {o.kind for o in found} == {"anniversary", "anniversary-month", "deadline", "digest"}
@@ -66,13 +67,16 @@ def test_every_real_occurrence_renders_within_slack_limits(
             payload = occurrence_payload(renderer, occ, schedule, factbase, late=late)
             assert check_message(payload) == [], occ.key
             assert set(payload) == {"text", "blocks", "metadata"}
-            assert payload["metadata"] == {"event_type": EVENT_TYPE,
-                                           "event_payload": {"key": occ.key}}
+            assert payload["metadata"] == {
+                "event_type": EVENT_TYPE,
+                "event_payload": {"key": occ.key},
+            }
             assert ("late: was due" in payload["text"]) is late
 
 
 def test_anniversary_shows_what_it_is_the_fact_its_source_and_the_command(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     occ = find(schedule, factbase, "rok-joint-statement:2026-09-04:0")
     payload = reminder_payload(renderer, occ, factbase, late=False)
@@ -89,30 +93,39 @@ def test_anniversary_shows_what_it_is_the_fact_its_source_and_the_command(
 
 
 def test_deadline_labels_and_late_marker(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     week = find(schedule, factbase, "rok-csp-framework:2025-12-31:7")
     today = find(schedule, factbase, "rok-csp-framework:2025-12-31:0")
-    assert "*7 days to the ROK–NZ Comprehensive Strategic Partnership framework (due Wed 31 Dec " \
-           "2025)*" in blocks_text(reminder_payload(renderer, week, factbase, late=False))
+    assert (
+        "*7 days to the ROK–NZ Comprehensive Strategic Partnership framework (due Wed 31 Dec "
+        "2025)*" in blocks_text(reminder_payload(renderer, week, factbase, late=False))
+    )
     late = reminder_payload(renderer, today, factbase, late=True)
-    assert ("*Due today: the ROK–NZ Comprehensive Strategic Partnership framework* "
-            "_(late: was due Wed 31 Dec 2025 09:00 NZDT)_") in blocks_text(late)
+    assert (
+        "*Due today: the ROK–NZ Comprehensive Strategic Partnership framework* "
+        "_(late: was due Wed 31 Dec 2025 09:00 NZDT)_"
+    ) in blocks_text(late)
     assert "adopt a Comprehensive Strategic Partnership framework in 2025" in blocks_text(late)
 
 
 def test_month_anniversary_says_this_month(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     occ = find(schedule, factbase, "ardern-first-nato-summit:2026-06-01:0")
     text = blocks_text(reminder_payload(renderer, occ, factbase, late=False))
-    assert "*This month: 4th anniversary of a New Zealand prime minister's first NATO summit " \
-           "(June 2022)*" in text
+    assert (
+        "*This month: 4th anniversary of a New Zealand prime minister's first NATO summit "
+        "(June 2022)*" in text
+    )
     assert "_(June 2022)_" in text
 
 
 def test_digest_lists_items_with_their_commands(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     occ = find(schedule, factbase, "weekly-look-ahead:2025-09-01:0")
     payload = digest_payload(renderer, occ, schedule, factbase, late=False)
@@ -123,11 +136,13 @@ def test_digest_lists_items_with_their_commands(
     assert payload["metadata"]["event_payload"]["key"] == "weekly-look-ahead:2025-09-01:0"
     quiet = find(schedule, factbase, "weekly-look-ahead:2025-11-03:0")
     assert "Nothing falls in the next 14 days." in blocks_text(
-        digest_payload(renderer, quiet, schedule, factbase, late=False))
+        digest_payload(renderer, quiet, schedule, factbase, late=False)
+    )
 
 
 def test_reminder_payload_refuses_a_digest(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     factbase, schedule = real
     occ = find(schedule, factbase, "weekly-look-ahead:2025-09-01:0")
     with pytest.raises(ValueError, match="digest_payload"):
@@ -141,14 +156,15 @@ HOSTILE = "<!channel> & <https://evil.example|click> <@U123>"
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> FactBase:
     facts = fact_yaml("f1", statement=json.dumps(HOSTILE), date="2021-03-03")
     facts += fact_yaml("long", statement="x" * 6000, date="2021-03-03")
-    return load_factbase(make_seeds(tmp_path_factory.mktemp("msg"), facts=facts,
-                                    topics=topics_yaml("alpha"))).require()
+    return load_factbase(
+        make_seeds(tmp_path_factory.mktemp("msg"), facts=facts, topics=topics_yaml("alpha"))
+    ).require()
 
 
-def test_document_and_rule_text_cannot_mention_or_link(renderer: Renderer,
-                                                       hostile: FactBase) -> None:
-    rules = [ReminderRule(id="evil", kind=RuleKind.ANNIVERSARY, title="<!here> & co",
-                          fact_id="f1")]
+def test_document_and_rule_text_cannot_mention_or_link(
+    renderer: Renderer, hostile: FactBase
+) -> None:
+    rules = [ReminderRule(id="evil", kind=RuleKind.ANNIVERSARY, title="<!here> & co", fact_id="f1")]
     schedule = ReminderSchedule(rules, NZ, CHANNEL)
     (occ,) = schedule.between_days(hostile, dt.date(2025, 3, 1), 7)
     payload = reminder_payload(renderer, occ, hostile, late=False)
@@ -162,12 +178,22 @@ def test_document_and_rule_text_cannot_mention_or_link(renderer: Renderer,
 
 
 def test_overlong_statement_and_many_digest_items_stay_within_limits(
-        renderer: Renderer, hostile: FactBase) -> None:
-    rules = [ReminderRule(id="long", kind=RuleKind.ANNIVERSARY, title="t" * 120, fact_id="long"),
-             ReminderRule(id="weekly", kind=RuleKind.DIGEST, title="Weekly", horizon_days=60)]
-    rules += [ReminderRule(id=f"d{i}", kind=RuleKind.DEADLINE, title=f"deadline {i} " + "y" * 100,
-                           due=PartialDate(2025, 3, 1 + i % 28), topic_id="alpha")
-              for i in range(90)]
+    renderer: Renderer, hostile: FactBase
+) -> None:
+    rules = [
+        ReminderRule(id="long", kind=RuleKind.ANNIVERSARY, title="t" * 120, fact_id="long"),
+        ReminderRule(id="weekly", kind=RuleKind.DIGEST, title="Weekly", horizon_days=60),
+    ]
+    rules += [
+        ReminderRule(
+            id=f"d{i}",
+            kind=RuleKind.DEADLINE,
+            title=f"deadline {i} " + "y" * 100,
+            due=PartialDate(2025, 3, 1 + i % 28),
+            topic_id="alpha",
+        )
+        for i in range(90)
+    ]
     schedule = ReminderSchedule(rules, NZ, CHANNEL)
     found = schedule.between_days(hostile, dt.date(2025, 3, 1), 7)
     long = next(o for o in found if o.rule_id == "long")
@@ -180,8 +206,15 @@ def test_overlong_statement_and_many_digest_items_stay_within_limits(
 
 
 def test_deadline_without_a_fact_has_no_source(renderer: Renderer, hostile: FactBase) -> None:
-    rules = [ReminderRule(id="budget", kind=RuleKind.DEADLINE, title="the budget bid",
-                          due=PartialDate(2025, 3, 14), lead_days=(0,))]
+    rules = [
+        ReminderRule(
+            id="budget",
+            kind=RuleKind.DEADLINE,
+            title="the budget bid",
+            due=PartialDate(2025, 3, 14),
+            lead_days=(0,),
+        )
+    ]
     schedule = ReminderSchedule(rules, NZ, CHANNEL)
     (occ,) = schedule.between_days(hostile, dt.date(2025, 3, 1), 30)
     payload = reminder_payload(renderer, occ, hostile, late=False)
@@ -191,7 +224,8 @@ def test_deadline_without_a_fact_has_no_source(renderer: Renderer, hostile: Fact
 
 
 def test_text_templates_render_for_the_console(
-        renderer: Renderer, real: tuple[FactBase, ReminderSchedule]) -> None:
+    renderer: Renderer, real: tuple[FactBase, ReminderSchedule]
+) -> None:
     from bot.reminders.messages import digest_view, reminder_view
 
     factbase, schedule = real
@@ -207,11 +241,13 @@ def test_text_templates_render_for_the_console(
 
 
 def test_ampersands_are_clipped_as_sent_and_stay_within_limits(
-        renderer: Renderer, tmp_path: Path) -> None:
+    renderer: Renderer, tmp_path: Path
+) -> None:
     facts = fact_yaml("f1", statement=json.dumps("&" * 2000), date="2021-03-03")
     factbase = load_factbase(make_seeds(tmp_path, facts=facts)).require()
-    rules = [ReminderRule(id="amp", kind=RuleKind.ANNIVERSARY, title="the ampersands",
-                          fact_id="f1")]
+    rules = [
+        ReminderRule(id="amp", kind=RuleKind.ANNIVERSARY, title="the ampersands", fact_id="f1")
+    ]
     (occ,) = ReminderSchedule(rules, NZ, CHANNEL).between_days(factbase, dt.date(2025, 3, 1), 7)
     payload = reminder_payload(renderer, occ, factbase, late=False)
     assert check_message(payload) == []
@@ -219,18 +255,17 @@ def test_ampersands_are_clipped_as_sent_and_stay_within_limits(
     assert payload["metadata"]["event_payload"]["key"] == "amp:2025-03-03:0"
 
 
-def test_a_custom_template_that_breaks_a_limit_falls_back_to_the_headline(
-        tmp_path: Path) -> None:
+def test_a_custom_template_that_breaks_a_limit_falls_back_to_the_headline(tmp_path: Path) -> None:
     """Operators may override templates; one that forgets to clip must not break delivery."""
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
     path = templates / "reminder.blocks.json.j2"
-    path.write_text(path.read_text().replace("reminder.statement | clip(1200)",
-                                             "reminder.statement"))
+    path.write_text(
+        path.read_text().replace("reminder.statement | clip(1200)", "reminder.statement")
+    )
     facts = fact_yaml("f1", statement=json.dumps("x" * 4000), date="2021-03-03")
     factbase = load_factbase(make_seeds(tmp_path, facts=facts)).require()
-    rules = [ReminderRule(id="long", kind=RuleKind.ANNIVERSARY, title="the long one",
-                          fact_id="f1")]
+    rules = [ReminderRule(id="long", kind=RuleKind.ANNIVERSARY, title="the long one", fact_id="f1")]
     (occ,) = ReminderSchedule(rules, NZ, CHANNEL).between_days(factbase, dt.date(2025, 3, 1), 7)
     payload = reminder_payload(Renderer(templates), occ, factbase, late=False)
     assert check_message(payload) == []

@@ -45,15 +45,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def run(seeds: Path, *argv: str, channel: str | None = "C0REMIND",
-        now: dt.datetime = NOW) -> tuple[int, str, str]:
+def run(
+    seeds: Path, *argv: str, channel: str | None = "C0REMIND", now: dt.datetime = NOW
+) -> tuple[int, str, str]:
     args = parser().parse_args(["reminders", *argv])
-    settings = Settings(seeds_dir=seeds, templates_dir=REPO / "templates", timezone=NZ,
-                        reminder_channel=channel)
+    settings = Settings(
+        seeds_dir=seeds, templates_dir=REPO / "templates", timezone=NZ, reminder_channel=channel
+    )
     knowledge = Knowledge.build(load_factbase(seeds).require())
     out, err = io.StringIO(), io.StringIO()
-    code = run_reminder_command(args, settings, knowledge, Renderer(settings.templates_dir), out,
-                                stderr=err, now=now)
+    code = run_reminder_command(
+        args, settings, knowledge, Renderer(settings.templates_dir), out, stderr=err, now=now
+    )
     return code, out.getvalue(), err.getvalue()
 
 
@@ -66,12 +69,16 @@ def seeds(tmp_path: Path) -> Path:
 
 
 def test_upcoming_json_has_key_local_time_offset_kind_rule_fact_channel(seeds: Path) -> None:
-    code, out, err = run(seeds, "upcoming", "--from", "2025-09-01", "--days", "42",
-                         "--format", "json")
+    code, out, err = run(
+        seeds, "upcoming", "--from", "2025-09-01", "--days", "42", "--format", "json"
+    )
     assert (code, err) == (0, "")
     document = json.loads(out)
     assert (document["from"], document["days"], document["timezone"]) == (
-        "2025-09-01", 42, "Pacific/Auckland")
+        "2025-09-01",
+        42,
+        "Pacific/Auckland",
+    )
     rows = {row["key"]: row for row in document["occurrences"]}
     assert rows["joint:2025-09-04:0"] == {
         "key": "joint:2025-09-04:0",
@@ -97,9 +104,16 @@ def test_upcoming_json_has_key_local_time_offset_kind_rule_fact_channel(seeds: P
     assert rows["report:2025-10-03:7"]["channel"] == "C0OTHER"
     assert rows["report:2025-10-03:7"]["fact"] is None
     assert [row["key"] for row in document["occurrences"]] == [
-        "weekly:2025-09-01:0", "joint:2025-09-04:0", "weekly:2025-09-08:0",
-        "weekly:2025-09-15:0", "weekly:2025-09-22:0", "report:2025-10-03:7",
-        "weekly:2025-09-29:0", "report:2025-10-03:0", "weekly:2025-10-06:0"]
+        "weekly:2025-09-01:0",
+        "joint:2025-09-04:0",
+        "weekly:2025-09-08:0",
+        "weekly:2025-09-15:0",
+        "weekly:2025-09-22:0",
+        "report:2025-10-03:7",
+        "weekly:2025-09-29:0",
+        "report:2025-10-03:0",
+        "weekly:2025-10-06:0",
+    ]
 
 
 def test_upcoming_text_shows_each_occurrence_with_its_key(seeds: Path) -> None:
@@ -118,8 +132,9 @@ def test_upcoming_text_shows_each_occurrence_with_its_key(seeds: Path) -> None:
 
 def test_upcoming_defaults_to_today_in_the_settings_zone(seeds: Path) -> None:
     # 16:00 UTC on 3 September is 04:00 on 4 September in Auckland.
-    code, out, _ = run(seeds, "upcoming", "--days", "1",
-                       now=dt.datetime(2025, 9, 3, 16, 0, tzinfo=dt.UTC))
+    code, out, _ = run(
+        seeds, "upcoming", "--days", "1", now=dt.datetime(2025, 9, 3, 16, 0, tzinfo=dt.UTC)
+    )
     assert code == 0
     assert out.splitlines()[0] == "1 reminder(s) from 2025-09-04 for 1 days (Pacific/Auckland):"
     assert "key joint:2025-09-04:0" in out
@@ -128,8 +143,9 @@ def test_upcoming_defaults_to_today_in_the_settings_zone(seeds: Path) -> None:
 def test_upcoming_without_a_channel_says_how_to_set_one(seeds: Path) -> None:
     _, out, _ = run(seeds, "upcoming", "--from", "2025-09-04", "--days", "1", channel=None)
     assert "channel (none: set BRIEFBOT_REMINDER_CHANNEL)" in out
-    _, out, _ = run(seeds, "upcoming", "--from", "2025-09-04", "--days", "1", "--format", "json",
-                    channel=None)
+    _, out, _ = run(
+        seeds, "upcoming", "--from", "2025-09-04", "--days", "1", "--format", "json", channel=None
+    )
     assert json.loads(out)["occurrences"][0]["channel"] is None
 
 
@@ -166,8 +182,8 @@ def test_export_writes_an_icalendar_file_that_parses_back(seeds: Path, tmp_path:
 
 def test_bad_rules_stop_the_command_with_file_and_line(seeds: Path) -> None:
     (seeds / "reminders.yaml").write_text(
-        RULES + "- id: broken\n  kind: deadline\n  title: T\n  due: 2025-02-30\n",
-        encoding="utf-8")
+        RULES + "- id: broken\n  kind: deadline\n  title: T\n  due: 2025-02-30\n", encoding="utf-8"
+    )
     code, out, err = run(seeds, "upcoming")
     assert code == 2 and out == ""
     assert "seeds/reminders.yaml:16: error: rule 'broken': due: '2025-02-30' is not a date" in err

@@ -35,6 +35,7 @@ from bot.reminders.ledger import DeliveryLedger  # noqa: E402
 from bot.reminders.occurrences import ReminderSchedule  # noqa: E402
 from bot.reminders.rules import load_reminder_rules  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.state import Knowledge  # noqa: E402
 from tests.seedkit import make_seeds  # noqa: E402
 
 NZ = ZoneInfo("Pacific/Auckland")
@@ -156,10 +157,10 @@ def bench_pass(label: str, url: str, count: int) -> None:
     database = Database(url)
     with separate_fake_slack() as base_url:
         client = TimedClient(make_client("xoxb-bench", base_url))
+        served = Knowledge.build(factbase, schedule)
         delivery = ReminderDelivery(
             ledger=TimedLedger(database.engine),
-            schedule=schedule,
-            factbase=lambda: factbase,
+            snapshot=lambda: served,
             renderer=Renderer(ROOT / "templates"),
             client=client,
             pacing_seconds=0,  # type: ignore[arg-type]

@@ -15,25 +15,35 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.access import RequestContext
-from bot.commands import CommandHandler, topic_rows
+from bot.commands import CommandHandler, Invocation, find_command, topic_rows
 from bot.config import ConfigError, Settings, redact_database_secrets
 from bot.editorial import editorial_review
-from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
 from bot.factbase.problems import Problem
 from bot.reminders.cli import (
     add_reminder_commands,
     cli_date,
-    load_schedule,
     rules_path,
     run_reminder_command,
 )
-from bot.reminders.rules import load_reminder_rules
-from bot.render import MARKDOWN, TEXT, Renderer, brief_as_json
-from bot.replies import BriefReply, NotFoundReply
-from bot.state import KnowledgeHolder
+from bot.reminders.rules import REMINDERS_FILE, load_reminder_rules
+from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
+from bot.replies import (
+    BriefReply,
+    ErrorReply,
+    NotAllowedReply,
+    NotFoundReply,
+    Reply,
+    SearchReply,
+)
+from bot.state import KnowledgeHolder, load_knowledge
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG = 0, 1, 2
+CLI_CONTEXT = RequestContext(surface="cli", prefix="briefbot brief")
+"""Who asks on the command line: the operator, with `briefbot brief WORDS` as the prefix."""
+_search_command = find_command("search")
+assert _search_command is not None
+SEARCH = _search_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,23 +174,25 @@ def _run(
         from bot.server import serve  # imported here: the web stack is only needed to serve
 
         return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode)
-    try:
-        holder = KnowledgeHolder.load(settings.seeds_dir)
-    except FactBaseError as exc:
+    loaded = load_knowledge(
+        settings.seeds_dir, timezone=settings.timezone, default_channel=settings.reminder_channel
+    )
+    if loaded.knowledge is None:
         print(
             f"briefbot: the fact base in {settings.seeds_dir} has errors (run `briefbot check`):",
             file=sys.stderr,
         )
-        for line in iter_problem_lines(exc.problems):
+        for line in iter_problem_lines(loaded.errors):
             print(f"  {line}", file=sys.stderr)
         return EXIT_CONFIG
+    holder = KnowledgeHolder(loaded.knowledge)
     renderer = Renderer(settings.templates_dir)
     if args.command == "reminders":
-        return run_reminder_command(args, settings, holder.current, renderer, out)
-    schedule, _problems = load_schedule(settings, holder.current.factbase)  # check reports them
-    handler = CommandHandler(
-        holder, stale_days=settings.stale_days, upcoming=schedule.upcoming, today=settings.today
-    )
+        warnings = [p for p in loaded.problems if p.path.endswith(REMINDERS_FILE)]
+        return run_reminder_command(
+            args, settings, holder.current, renderer, out, problems=warnings
+        )
+    handler = CommandHandler(holder, stale_days=settings.stale_days, today=settings.today)
     if args.command == "brief":
         return _brief(args, handler, renderer, out)
     if args.command == "topics":
@@ -198,36 +210,16 @@ def _brief(
     args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
 ) -> int:
     query = " ".join(args.query)
-    context = RequestContext(surface="cli", prefix="briefbot brief")
-    if not query.strip():
-        help_reply = handler.help(context)
-        if args.format == "json":
-            out.write(
-                json.dumps(
-                    {
-                        "query": query,
-                        "error": "empty_query",
-                        "topics": [row.id for row in help_reply.topics],
-                    }
-                )
-                + "\n"
-            )
-            return EXIT_NOT_FOUND
-        out.write(renderer.render(help_reply.template, TEXT, **help_reply.context()))
-        return EXIT_OK
-    reply = handler.brief(query, context, full=args.full, today=args.today)
+    if not query.strip() and args.format == "json":
+        rows = topic_rows(handler.knowledge.current)
+        document = {"query": query, "error": "empty_query", "topics": [r.id for r in rows]}
+        out.write(json.dumps(document) + "\n")
+        return EXIT_NOT_FOUND
+    # Every word after `briefbot brief` goes through the command table, as in Slack: `briefbot
+    # brief topics`, `briefbot brief full nato` and `briefbot brief help` do what they say.
+    reply = handler.handle(query, CLI_CONTEXT, full=args.full, today=args.today)
     if args.format == "json":
-        if isinstance(reply, BriefReply):
-            document = brief_as_json(reply.brief)
-        elif isinstance(reply, NotFoundReply):
-            document = {
-                "query": reply.query,
-                "error": "not_found",
-                "suggestions": [row.id for row in reply.suggestions],
-            }
-        else:
-            document = {"query": query, "error": reply.kind}
-        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(reply_as_json(reply), indent=2, ensure_ascii=False) + "\n")
     elif args.format == "slack":
         from bot.slack.messages import MessageBuilder, recompose_with
 
@@ -237,19 +229,25 @@ def _brief(
     else:
         fmt = MARKDOWN if args.format == "markdown" else TEXT
         out.write(renderer.render(reply.template, fmt, **reply.context()))
-    return EXIT_OK if isinstance(reply, BriefReply) else EXIT_NOT_FOUND
+    return exit_code(reply)
+
+
+def exit_code(reply: Reply) -> int:
+    """0 for an answer; 1 when nothing was found (no topic, no search hit) or the command was
+    refused."""
+    if isinstance(reply, NotFoundReply | ErrorReply | NotAllowedReply):
+        return EXIT_NOT_FOUND
+    if isinstance(reply, SearchReply) and not reply.hits:
+        return EXIT_NOT_FOUND
+    return EXIT_OK
 
 
 def _topics(
     args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
 ) -> int:
-    reply = handler.handle("topics", RequestContext(surface="cli", prefix="briefbot brief"))
+    reply = handler.handle("topics", CLI_CONTEXT)
     if args.format == "json":
-        rows = [
-            {"id": r.id, "title": r.title, "aliases": list(r.aliases), "facts": r.facts}
-            for r in topic_rows(handler.knowledge.current)
-        ]
-        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(reply_as_json(reply), indent=2, ensure_ascii=False) + "\n")
     else:
         out.write(renderer.render(reply.template, TEXT, **reply.context()))
     return EXIT_OK
@@ -258,12 +256,14 @@ def _topics(
 def _search(
     args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
 ) -> int:
-    reply = handler.search(" ".join(args.words))
+    reply = handler.run(
+        SEARCH, Invocation(" ".join(args.words), CLI_CONTEXT, handler.knowledge.current)
+    )
     if args.format == "json":
-        out.write(json.dumps(list(reply.hits), indent=2, ensure_ascii=False, default=list) + "\n")
+        out.write(json.dumps(reply_as_json(reply), indent=2, ensure_ascii=False) + "\n")
     else:
         out.write(renderer.render(reply.template, TEXT, **reply.context()))
-    return EXIT_OK if reply.hits else EXIT_NOT_FOUND
+    return exit_code(reply)
 
 
 def _check(settings: Settings, out: TextIO, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.access import AccessPolicy, RequestContext
-from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
+from bot.brief import DEFAULT_STALE_DAYS, Brief, compose_brief
 from bot.factbase.model import FactBase
 from bot.gaps import GapStore
 from bot.replies import (
@@ -38,19 +38,88 @@ from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
 
-# Words that start a command rather than a topic query.
-HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
-ADMIN_WORDS = frozenset({"gaps", "reload"})
 UPCOMING_IN_BRIEF_DAYS = 30
 COMPOSED_CACHE_SIZE = 1024
 GAPS_DAYS = 90
 MAX_GAP_GROUPS = 30
+DEFAULT_UPCOMING_DAYS = 14
+
+SLACK, CONSOLE, CLI = "slack", "console", "cli"
+EVERYWHERE = frozenset({SLACK, CONSOLE, CLI})
 
 _MENTION_RE = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@briefbot\b)[\s:,]*", re.IGNORECASE)
 _COMMAND_RE = re.compile(r"^\s*/brief\b\s*", re.IGNORECASE)
 _FULL_RE = re.compile(r"(?:^|\s)--full(?=\s|$)")
 _DAYS_RE = re.compile(r"[0-9]{1,3}")
-"""ASCII digits only: `str.isdigit` accepts `²`, which `int()` refuses."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command as typed: the words after its name, who asked and where, and the snapshot
+    it runs against."""
+
+    rest: str
+    ctx: RequestContext
+    knowledge: Knowledge
+    today: dt.date | None = None
+    full: bool = False
+
+
+Runner = Callable[["CommandHandler", Invocation], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command in the table: the words that call it, its help line, who may run it and on
+    which surfaces, and the function that answers it."""
+
+    name: str
+    usage: str
+    """What follows the prefix in help: "topics", "search WORDS", "upcoming [DAYS]"."""
+    help: str
+    run: Runner
+    takes: str = "nothing"
+    """"nothing": the name alone; "optional": words may follow; "words": words must follow."""
+    aliases: tuple[str, ...] = ()
+    admin: bool = False
+    surfaces: frozenset[str] = EVERYWHERE
+    needs: str | None = None
+    """A service the handler must have for the command to be offered ("gaps", "reload")."""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word that calls this command."""
+        return (self.name, *self.aliases)
+
+
+COMMANDS: list[Command] = []
+"""The command table, in the order help lists it. A topic query is what matches none."""
+
+
+def command(
+    name: str,
+    usage: str,
+    help: str,
+    *,
+    takes: str = "nothing",
+    aliases: tuple[str, ...] = (),
+    admin: bool = False,
+    surfaces: frozenset[str] = EVERYWHERE,
+    needs: str | None = None,
+) -> Callable[[Runner], Runner]:
+    """Declare a command (Errbot's `@botcmd`): the function answers it, the table describes it."""
+
+    def register(run: Runner) -> Runner:
+        COMMANDS.append(Command(name, usage, help, run, takes, aliases, admin, surfaces, needs))
+        return run
+
+    return register
+
+
+def find_command(word: str) -> Command | None:
+    """The command a first word calls, if any."""
+    lowered = word.lower()
+    return next((c for c in COMMANDS if lowered in c.words), None)
 
 
 def about(knowledge: Knowledge) -> AboutReply:
@@ -69,20 +138,20 @@ def about(knowledge: Knowledge) -> AboutReply:
 
 @dataclass
 class CommandHandler:
-    """Turns what a user typed into a reply; the single handler behind every surface."""
+    """Turns what a user typed into a reply; the single handler behind every surface.
+
+    What can be typed is the command table (`COMMANDS`); anything else is a topic query.
+    """
 
     knowledge: KnowledgeHolder
     stale_days: int = DEFAULT_STALE_DAYS
     today: Callable[[], dt.date] = dt.date.today
-    upcoming: Callable[[Knowledge, dt.date, int, str | None], tuple[UpcomingItem, ...]] | None = (
-        None
-    )
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
     gaps: GapStore | None = None
     reload: Callable[[], ReloadOutcome] | None = None
     _composed: dict[tuple[object, ...], Brief] = field(default_factory=dict, repr=False)
-    """Briefs already composed for `_composed_owner`'s fact base and reminder rules."""
-    _composed_owner: tuple[Knowledge, object] | None = field(default=None, repr=False)
+    """Briefs already composed for `_composed_for`, the snapshot they were composed from."""
+    _composed_for: Knowledge | None = field(default=None, repr=False)
 
     def handle(
         self,
@@ -92,54 +161,55 @@ class CommandHandler:
         full: bool = False,
         today: dt.date | None = None,
     ) -> Reply:
-        """Answer one line: `help`, `topics`, `search WORDS`, `upcoming [DAYS]` or a topic query.
-
-        A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full` (or a leading
-        `full`) asks for every fact rather than the key ones.
-        """
+        """Answer one line: a command from the table (`help`, `topics`, `search WORDS`, …) or
+        a topic query. A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full`
+        (or a leading `full`) asks for every fact rather than the key ones."""
         ctx = context or RequestContext()
         query = clean_query(text)
         if _FULL_RE.search(query):
             full = True
             query = _FULL_RE.sub(" ", query).strip()
-        first, _, rest = query.partition(" ")
-        word = first.lower()
-        if word == "full" and rest.strip():
-            full, query = True, rest.strip()
-            first, _, rest = query.partition(" ")
-            word = first.lower()
         if not self.access.may_answer(ctx):
             return self.not_allowed()
-        knowledge = self.knowledge.current
-        if not query or word in HELP_WORDS:
-            return self.help(ctx)
-        if word == "topics" and not rest.strip():
-            return TopicsReply(topic_rows(knowledge), prefix=ctx.prefix)
-        if word == "search" and rest.strip():
-            return self.search(rest, knowledge)
-        if word == "upcoming" and self.upcoming is not None:
-            return self._upcoming(rest, knowledge, today)
-        if word == "about" and not rest.strip():
-            return about(knowledge)
-        if word in ADMIN_WORDS and not rest.strip():
-            if not self.access.is_admin(ctx):
-                return ErrorReply("Sorry, only Briefbot's admins can run that.")
-            return self._admin(word, ctx)
-        return self.brief(query, ctx, full=full, today=today, knowledge=knowledge)
+        first, _, rest = query.partition(" ")
+        rest = rest.strip()
+        found = find_command(first) if query else HELP
+        invocation = Invocation(rest, ctx, self.knowledge.current, today, full)
+        if found is None or (found.takes == "nothing" and rest):
+            # Not a command, or a command word opening a question ("topics of interest?").
+            return self.brief(query, ctx, full=full, today=today, knowledge=invocation.knowledge)
+        return self.run(found, invocation)
+
+    def run(self, found: Command, invocation: Invocation) -> Reply:
+        """Run a command from the table, if this surface offers it and the user may run it."""
+        ctx = invocation.ctx
+        if ctx.surface not in found.surfaces:
+            where = " and ".join(sorted(found.surfaces))
+            return ErrorReply(f"`{found.name}` is available in {where}, not here.")
+        if found.admin and not self.access.is_admin(ctx):
+            return ErrorReply("Sorry, only Briefbot's admins can run that.")
+        if not self._offers(found):
+            return ErrorReply(f"`{found.name}` is not available on this bot.")
+        if found.takes == "words" and not invocation.rest:
+            return ErrorReply(f"Usage: {ctx.prefix} {found.usage}")
+        return found.run(self, invocation)
+
+    def commands_for(self, ctx: RequestContext) -> tuple[Command, ...]:
+        """The commands this user may run on this surface, in help order."""
+        return tuple(
+            c
+            for c in COMMANDS
+            if ctx.surface in c.surfaces
+            and (not c.admin or self.access.is_admin(ctx))
+            and self._offers(c)
+        )
+
+    def _offers(self, found: Command) -> bool:
+        return found.needs is None or getattr(self, found.needs) is not None
 
     def not_allowed(self) -> NotAllowedReply:
         """Where the bot can be used, for a request from anywhere else."""
         return NotAllowedReply(tuple(sorted(self.access.allowed_channels)), self.access.allow_dms)
-
-    def _admin(self, word: str, ctx: RequestContext) -> Reply:
-        if word == "gaps":
-            if self.gaps is None:
-                return ErrorReply("Knowledge gaps are not recorded here.")
-            since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
-            return GapsReply(tuple(self.gaps.groups(since=since)[:MAX_GAP_GROUPS]), GAPS_DAYS)
-        if self.reload is None:
-            return ErrorReply("Reloading is not available here.")
-        return ReloadReply(self.reload())
 
     def brief(
         self,
@@ -149,7 +219,6 @@ class CommandHandler:
         full: bool = False,
         today: dt.date | None = None,
         knowledge: Knowledge | None = None,
-        max_facts: int | None = None,
     ) -> Reply:
         """Resolve `query` and compose its brief, or say what was not found."""
         knowledge = knowledge or self.knowledge.current
@@ -164,7 +233,6 @@ class CommandHandler:
             full=full,
             today=today,
             knowledge=knowledge,
-            max_facts=max_facts,
         )
 
     def brief_for_topic(
@@ -183,18 +251,12 @@ class CommandHandler:
         if topic_id not in knowledge.factbase.topics:
             return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
         day = today or self.today()
-        owner = self._composed_owner
-        if owner is None or owner[0] is not knowledge or owner[1] is not self.upcoming:
+        if self._composed_for is not knowledge:
             self._composed.clear()  # a reload: new facts or new reminder rules
-            self._composed_owner = (knowledge, self.upcoming)
+            self._composed_for = knowledge
         key = (topic_id, resolved_by, full, day, max_facts)
         brief = self._composed.get(key)
         if brief is None:
-            upcoming = (
-                self.upcoming(knowledge, day, UPCOMING_IN_BRIEF_DAYS, topic_id)
-                if self.upcoming
-                else ()
-            )
             brief = compose_brief(
                 knowledge.factbase,
                 topic_id,
@@ -204,7 +266,9 @@ class CommandHandler:
                 full=full,
                 max_facts=max_facts,
                 stale_days=self.stale_days,
-                upcoming=upcoming,
+                upcoming=knowledge.schedule.upcoming(
+                    knowledge.factbase, day, UPCOMING_IN_BRIEF_DAYS, topic_id
+                ),
             )
             if len(self._composed) >= COMPOSED_CACHE_SIZE:
                 self._composed.clear()
@@ -230,28 +294,10 @@ class CommandHandler:
         )
 
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
-        """Usage and the topic list."""
+        """Usage, generated from the command table, and the topic list."""
         p = ctx.prefix
-        commands = [
-            CommandHelp(
-                f"{p} TOPIC", "a short brief with cited sources (e.g. nato, rok, pacific security)"
-            ),
-            CommandHelp(f"{p} full TOPIC", "every fact on the topic"),
-            CommandHelp(f"{p} topics", "the topics and the names they answer to"),
-            CommandHelp(f"{p} search WORDS", "facts across all topics that mention the words"),
-        ]
-        if self.upcoming is not None:
-            commands.append(
-                CommandHelp(f"{p} upcoming [DAYS]", "anniversaries and deadlines ahead")
-            )
-        commands.append(CommandHelp(f"{p} about", "the fact base's version, size and age"))
-        if self.access.is_admin(ctx):
-            if self.gaps is not None:
-                commands.append(CommandHelp(f"{p} gaps", "what people asked that found little"))
-            if self.reload is not None:
-                commands.append(CommandHelp(f"{p} reload", "re-read the fact base now"))
-        commands.append(CommandHelp(f"{p} help", "this message"))
-        return HelpReply(tuple(commands), topic_rows(self.knowledge.current), prefix=p, note=note)
+        commands = tuple(CommandHelp(f"{p} {c.usage}", c.help) for c in self.commands_for(ctx))
+        return HelpReply(commands, topic_rows(self.knowledge.current), prefix=p, note=note)
 
     def not_found(self, resolution: Resolution, knowledge: Knowledge, ctx: RequestContext) -> Reply:
         """The not-found reply (or help, when the query had nothing in it)."""
@@ -270,14 +316,86 @@ class CommandHandler:
         hits = tuple(_hit_row(hit, knowledge.factbase) for hit in knowledge.search.search(words))
         return SearchReply(words[:200], hits)
 
-    def _upcoming(self, rest: str, knowledge: Knowledge, today: dt.date | None) -> Reply:
-        arg = rest.strip()
-        if arg and not (_DAYS_RE.fullmatch(arg) and 1 <= int(arg) <= 366):
-            return ErrorReply("Usage: upcoming [DAYS], with DAYS a number from 1 to 366.")
-        days = int(arg) if arg else 14
-        assert self.upcoming is not None
-        items = self.upcoming(knowledge, today or self.today(), days, None)
-        return UpcomingReply(days, items)
+
+# --- the command table: each function answers one command ------------------------------------
+
+
+@command(
+    "brief",
+    "TOPIC",
+    "a short brief with cited sources (e.g. nato, rok, pacific security)",
+    takes="words",
+)
+def _brief(handler: CommandHandler, inv: Invocation) -> Reply:
+    return handler.brief(inv.rest, inv.ctx, full=inv.full, today=inv.today, knowledge=inv.knowledge)
+
+
+@command("full", "full TOPIC", "every fact on the topic", takes="words")
+def _full(handler: CommandHandler, inv: Invocation) -> Reply:
+    return handler.brief(inv.rest, inv.ctx, full=True, today=inv.today, knowledge=inv.knowledge)
+
+
+@command("topics", "topics", "the topics and the names they answer to")
+def _topics(handler: CommandHandler, inv: Invocation) -> Reply:
+    return TopicsReply(topic_rows(inv.knowledge), prefix=inv.ctx.prefix)
+
+
+@command("search", "search WORDS", "facts across all topics that mention the words", takes="words")
+def _search(handler: CommandHandler, inv: Invocation) -> Reply:
+    return handler.search(inv.rest, inv.knowledge)
+
+
+@command("upcoming", "upcoming [DAYS]", "anniversaries and deadlines ahead", takes="optional")
+def _upcoming(handler: CommandHandler, inv: Invocation) -> Reply:
+    arg = inv.rest
+    if arg and not (_DAYS_RE.fullmatch(arg) and 1 <= int(arg) <= 366):
+        return ErrorReply("Usage: upcoming [DAYS], with DAYS a number from 1 to 366.")
+    days = int(arg) if arg else DEFAULT_UPCOMING_DAYS
+    day = inv.today or handler.today()
+    return UpcomingReply(
+        days, inv.knowledge.schedule.upcoming(inv.knowledge.factbase, day, days, None)
+    )
+
+
+@command("about", "about", "the fact base's version, size and age")
+def _about(handler: CommandHandler, inv: Invocation) -> Reply:
+    return about(inv.knowledge)
+
+
+@command(
+    "gaps",
+    "gaps",
+    "what people asked that found little",
+    admin=True,
+    surfaces=frozenset({SLACK}),
+    needs="gaps",
+)
+def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
+    assert handler.gaps is not None
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+    return GapsReply(tuple(handler.gaps.groups(since=since)[:MAX_GAP_GROUPS]), GAPS_DAYS)
+
+
+@command(
+    "reload",
+    "reload",
+    "re-read the fact base now",
+    admin=True,
+    surfaces=frozenset({SLACK}),
+    needs="reload",
+)
+def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
+    assert handler.reload is not None
+    return ReloadReply(handler.reload())
+
+
+@command("help", "help", "this message", aliases=("?", "-h", "--help", "usage"), takes="optional")
+def _help(handler: CommandHandler, inv: Invocation) -> Reply:
+    return handler.help(inv.ctx)
+
+
+HELP = find_command("help")
+assert HELP is not None
 
 
 def clean_query(text: str) -> str:

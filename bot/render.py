@@ -8,6 +8,7 @@ markup the bot builds itself (`Safe` values from the `link` filter) passes unesc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from json.encoder import encode_basestring as _json_string
@@ -194,6 +195,45 @@ def _text_link(url: str, text: str) -> str:
 
 def _markdown_link(url: str, text: str) -> str:
     return f"[{text}]({url})" if url else str(text)
+
+
+def reply_as_json(reply: Any) -> Any:
+    """The machine-readable form of any reply: the CLI's `--format json` and the tests' view.
+
+    A brief is `brief_as_json`; not found is `{"query", "error": "not_found", "suggestions"}`;
+    a topic list is a list of `{"id", "title", "aliases", "facts"}`; a search is its list of
+    hits; anything else is `{"kind", ...its fields}`, with `"error"` set for refusals.
+    """
+    kind = getattr(reply, "kind", "")
+    if kind == "brief":
+        return brief_as_json(reply.brief)
+    if kind == "not_found":
+        return {
+            "query": reply.query,
+            "error": "not_found",
+            "suggestions": [row.id for row in reply.suggestions],
+        }
+    if kind == "topics":
+        return [
+            {"id": r.id, "title": r.title, "aliases": list(r.aliases), "facts": r.facts}
+            for r in reply.topics
+        ]
+    if kind == "search":
+        return [dict(hit, topics=list(hit["topics"])) for hit in reply.hits]
+    document: dict[str, Any] = {"kind": kind}
+    if kind in ("error", "not_allowed"):
+        document["error"] = kind
+    document.update(_plain(dataclasses.asdict(reply)))
+    return document
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so that a reply's fields are JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def brief_as_json(brief: Any) -> dict[str, Any]:

@@ -21,20 +21,17 @@ from bot.access import AccessPolicy
 from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
-from bot.factbase import load_factbase
 from bot.factbase.loader import iter_problem_lines
 from bot.gaps import GapStore
 from bot.metrics import Metrics
-from bot.reminders.cli import load_schedule
 from bot.reminders.delivery import ReminderDelivery, make_client
 from bot.reminders.ledger import DeliveryLedger
-from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.scheduler import ReminderScheduler
 from bot.render import Renderer
 from bot.replies import ReloadOutcome
 from bot.slack.messages import MessageBuilder
 from bot.slack.services import SlackServices
-from bot.state import Knowledge, KnowledgeHolder
+from bot.state import Knowledge, KnowledgeHolder, LoadResult, load_knowledge
 
 log = logging.getLogger("bot.runtime")
 
@@ -50,78 +47,28 @@ class StartupError(Exception):
         self.lines = lines
 
 
-@dataclass
-class Runtime:
-    """The running bot's parts, and the operations that change them while it runs."""
+class Reloader:
+    """Re-reads `seeds/` and swaps the served snapshot, refusing one that does not verify.
 
-    settings: Settings
-    knowledge: KnowledgeHolder
-    db: Database
-    services: SlackServices
-    schedule: ReminderSchedule
-    metrics: Metrics
-    gaps: GapStore
-    delivery: ReminderDelivery | None = None
-    scheduler: ReminderScheduler | None = None
-    degraded: tuple[str, ...] = ()
-    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
-    _stop_watching: threading.Event = field(default_factory=threading.Event)
+    Built before the command handler (which offers `reload` to admins) and the runtime, so
+    nothing needs a reference set after construction.
+    """
 
-    @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        """Load and verify everything; raises `FactBaseError` or `StartupError` if it can't."""
-        metrics = Metrics()
-        started = time.perf_counter()
-        knowledge = KnowledgeHolder.load(settings.seeds_dir)
-        schedule = _schedule_or_raise(settings, knowledge.current)
-        _observe_load(metrics, knowledge.current, time.perf_counter() - started)
-        _settle_memory()
-        renderer = Renderer(settings.templates_dir)
-        if template_problems := renderer.check():
-            raise StartupError(
-                "the templates have errors (run `briefbot check`):", template_problems
-            )
-        db = Database(settings.database_url)
-        gaps = GapStore(db.engine)
-        handler = CommandHandler(
-            knowledge,
-            stale_days=settings.stale_days,
-            today=settings.today,
-            upcoming=schedule.upcoming,
-            access=AccessPolicy(
-                settings.allowed_channels, settings.allow_dms, settings.admin_users
-            ),
-            gaps=gaps,
-        )
-        services = SlackServices(settings, handler, MessageBuilder(renderer), db, metrics)
-        runtime = cls(settings, knowledge, db, services, schedule, metrics, gaps)
-        handler.reload = runtime.reload
-        runtime.delivery = _delivery(runtime, renderer)
-        if runtime.delivery is not None:
-            runtime.scheduler = ReminderScheduler(runtime.delivery.run_due, settings.timezone)
-        return runtime
-
-    def start_background(self) -> None:
-        """Start the reminder scheduler and the `seeds/` watcher (when enabled)."""
-        if self.delivery is not None:
-            self.delivery.check_channels()  # logs a channel the bot is not a member of
-        if self.scheduler is not None:
-            self.scheduler.start()
-        if self.settings.watch_seeds:
-            threading.Thread(target=self._watch, name="seeds-watcher", daemon=True).start()
+    def __init__(self, settings: Settings, knowledge: KnowledgeHolder, metrics: Metrics) -> None:
+        self.settings = settings
+        self.knowledge = knowledge
+        self.metrics = metrics
+        self.degraded: tuple[str, ...] = ()
+        self._lock = threading.Lock()
 
     def reload(self) -> ReloadOutcome:
-        """Re-read `seeds/`; swap it in only if the facts and the reminder rules verify."""
-        with self._reload_lock:
+        """Re-read `seeds/`; swap in the new snapshot only if facts and reminder rules verify."""
+        with self._lock:
             started = time.perf_counter()
-            report = load_factbase(self.settings.seeds_dir)
-            problems = iter_problem_lines(report.errors)
-            schedule = None
-            if report.factbase is not None:
-                schedule, rule_problems = load_schedule(self.settings, report.factbase)
-                problems += iter_problem_lines(p for p in rule_problems if p.severity == "error")
-            current = self.knowledge.current.factbase.version
-            if report.factbase is None or schedule is None or problems:
+            result = _load(self.settings)
+            current = self.knowledge.current.version
+            if result.knowledge is None:
+                problems = iter_problem_lines(result.errors)
                 self.degraded = tuple(problems)
                 self.metrics.reloads.labels("refused").inc()
                 log.error(
@@ -131,25 +78,97 @@ class Runtime:
                 for line in problems:
                     log.error("fact base error", extra={"problem": line})
                 return ReloadOutcome(False, current, tuple(problems))
-            knowledge = Knowledge.build(report.factbase)
-            self.knowledge.replace(knowledge)
+            knowledge = result.knowledge
+            self.knowledge.replace(knowledge)  # the one swap: facts, indexes and rules together
             _settle_memory()
-            self.schedule = schedule
-            self.services.handler.upcoming = schedule.upcoming
-            if self.delivery is not None:
-                self.delivery.schedule = schedule
             self.degraded = ()
             _observe_load(self.metrics, knowledge, time.perf_counter() - started)
             self.metrics.reloads.labels("ok").inc()
             log.info(
                 "fact base reloaded",
                 extra={
-                    "version": knowledge.factbase.version,
+                    "version": knowledge.version,
                     "previous": current,
                     "facts": len(knowledge.factbase.facts),
                 },
             )
-            return ReloadOutcome(True, knowledge.factbase.version)
+            return ReloadOutcome(True, knowledge.version)
+
+
+@dataclass
+class Runtime:
+    """The running bot's parts, and the operations that change them while it runs."""
+
+    settings: Settings
+    knowledge: KnowledgeHolder
+    db: Database
+    services: SlackServices
+    metrics: Metrics
+    gaps: GapStore
+    reloader: Reloader
+    delivery: ReminderDelivery | None = None
+    scheduler: ReminderScheduler | None = None
+    _stop_watching: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Load and verify everything; raises `FactBaseError` or `StartupError` if it can't."""
+        metrics = Metrics()
+        started = time.perf_counter()
+        result = _load(settings)
+        if result.knowledge is None:
+            rule_errors = [p for p in result.errors if p.path.endswith("reminders.yaml")]
+            if rule_errors and len(rule_errors) == len(result.errors):
+                raise StartupError(
+                    "the reminder rules have errors (run `briefbot check`):",
+                    iter_problem_lines(rule_errors),
+                )
+            result.require()  # raises FactBaseError with every problem
+        knowledge = KnowledgeHolder(result.require())
+        _observe_load(metrics, knowledge.current, time.perf_counter() - started)
+        _settle_memory()
+        renderer = Renderer(settings.templates_dir)
+        if template_problems := renderer.check():
+            raise StartupError(
+                "the templates have errors (run `briefbot check`):", template_problems
+            )
+        db = Database(settings.database_url)
+        gaps = GapStore(db.engine)
+        reloader = Reloader(settings, knowledge, metrics)
+        handler = CommandHandler(
+            knowledge,
+            stale_days=settings.stale_days,
+            today=settings.today,
+            access=AccessPolicy(
+                settings.allowed_channels, settings.allow_dms, settings.admin_users
+            ),
+            gaps=gaps,
+            reload=reloader.reload,
+        )
+        services = SlackServices(settings, handler, MessageBuilder(renderer), db, metrics)
+        runtime = cls(settings, knowledge, db, services, metrics, gaps, reloader)
+        runtime.delivery = _delivery(runtime, renderer)
+        if runtime.delivery is not None:
+            runtime.scheduler = ReminderScheduler(runtime.delivery.run_due, settings.timezone)
+        return runtime
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        """The errors of the last refused reload (empty while the newest seeds are served)."""
+        return self.reloader.degraded
+
+    def reload(self) -> ReloadOutcome:
+        """Re-read `seeds/` (see `Reloader.reload`)."""
+        return self.reloader.reload()
+
+    def start_background(self) -> None:
+        """Start the reminder scheduler and the `seeds/` watcher (when enabled)."""
+        if self.delivery is not None:
+            self.delivery.check_channels()  # logs a channel the bot is not a member of
+        if self.scheduler is not None:
+            self.scheduler.start()
+        if self.settings.watch_seeds:
+            threading.Thread(target=self._watch, name="seeds-watcher", daemon=True).start()
 
     def readiness(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) for `/readyz`: 503 if the database is unreachable; a refused
@@ -199,14 +218,13 @@ class Runtime:
         self.db.dispose()
 
 
-def _schedule_or_raise(settings: Settings, knowledge: Knowledge) -> ReminderSchedule:
-    schedule, problems = load_schedule(settings, knowledge.factbase)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise StartupError(
-            "the reminder rules have errors (run `briefbot check`):", iter_problem_lines(errors)
-        )
-    return schedule
+def _load(settings: Settings) -> LoadResult:
+    """`seeds/` as one snapshot: the fact base, its indexes and the reminder rules."""
+    return load_knowledge(
+        settings.seeds_dir,
+        timezone=settings.timezone,
+        default_channel=settings.reminder_channel,
+    )
 
 
 def _settle_memory() -> None:
@@ -225,9 +243,10 @@ def _observe_load(metrics: Metrics, knowledge: Knowledge, seconds: float) -> Non
 def _delivery(runtime: Runtime, renderer: Renderer) -> ReminderDelivery | None:
     """The reminder delivery, or None (logged) when reminders cannot or should not run."""
     settings = runtime.settings
-    if not settings.reminders_enabled or not runtime.schedule.rules:
+    rules = runtime.knowledge.current.schedule.rules
+    if not settings.reminders_enabled or not rules:
         return None
-    unplaced = [r.id for r in runtime.schedule.rules if not r.channel]
+    unplaced = [r.id for r in rules if not r.channel]
     if unplaced and not settings.reminder_channel:
         log.warning(
             "reminders are off: set BRIEFBOT_REMINDER_CHANNEL (rules without a channel: %s)",
@@ -239,8 +258,7 @@ def _delivery(runtime: Runtime, renderer: Renderer) -> ReminderDelivery | None:
     metrics = runtime.metrics
     return ReminderDelivery(
         ledger=DeliveryLedger(runtime.db.engine),
-        schedule=runtime.schedule,
-        factbase=lambda: runtime.knowledge.current.factbase,
+        snapshot=lambda: runtime.knowledge.current,
         renderer=renderer,
         client=make_client(settings.slack_bot_token.reveal(), settings.slack_api_url),
         pacing_seconds=settings.reminder_pacing_seconds,

@@ -93,8 +93,7 @@ class Rig:
         self.clock = Clock()
         self.delivery = ReminderDelivery(
             ledger=self.ledger,
-            schedule=self.schedule,
-            factbase=lambda: self.factbase,
+            snapshot=lambda: self,
             renderer=Renderer(TEMPLATES),
             client=make_client("xoxb-test", slack.base_url, timeout=timeout),
             pacing_seconds=pacing,

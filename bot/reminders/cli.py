@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,21 +22,18 @@ from bot.factbase.model import FactBase
 from bot.factbase.problems import Problem
 from bot.reminders.ical import export_ics
 from bot.reminders.occurrences import Occurrence, ReminderSchedule, local_datetime
-from bot.reminders.rules import load_reminder_rules
+from bot.reminders.rules import REMINDERS_FILE
 from bot.render import Renderer
 from bot.state import Knowledge
 
 __all__ = [
-    "REMINDERS_FILE",
     "ReminderContext",
     "add_reminder_commands",
-    "load_schedule",
     "occurrence_as_json",
     "rules_path",
     "run_reminder_command",
 ]
 
-REMINDERS_FILE = "reminders.yaml"
 EXIT_OK, EXIT_CONFIG = 0, 2
 DEFAULT_UPCOMING_DAYS = 14
 DEFAULT_EXPORT_DAYS = 365
@@ -71,12 +68,6 @@ ReminderCommand = Callable[[argparse.Namespace, ReminderContext], int]
 def rules_path(settings: Settings) -> Path:
     """Where the reminder rules live: `reminders.yaml` in the seeds directory."""
     return Path(settings.seeds_dir) / REMINDERS_FILE
-
-
-def load_schedule(settings: Settings, factbase: FactBase) -> tuple[ReminderSchedule, list[Problem]]:
-    """The rules from the seeds with the settings' defaults, and every problem found in them."""
-    rules, problems = load_reminder_rules(rules_path(settings), factbase)
-    return ReminderSchedule(rules, settings.timezone, settings.reminder_channel), problems
 
 
 def cli_date(value: str) -> dt.date:
@@ -168,23 +159,23 @@ def run_reminder_command(
     *,
     stderr: TextIO | None = None,
     now: dt.datetime | None = None,
+    problems: Sequence[Problem] = (),
 ) -> int:
-    """Run `briefbot reminders SUBCOMMAND`; returns the exit code (2 when the rules have errors).
+    """Run `briefbot reminders SUBCOMMAND` on the snapshot's rules; returns the exit code.
 
-    `now` (aware) is the clock, for tests; it defaults to the current time.
+    `problems` are the rules' warnings, printed first; `now` (aware) is the clock, for tests.
     """
     err = stderr or sys.stderr
-    schedule, problems = load_schedule(settings, knowledge.factbase)
     for problem in sorted(problems, key=lambda p: (p.severity != "error", p.line, p.message)):
         err.write(f"{problem}\n")
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        err.write(
-            f"briefbot: {len(errors)} error(s) in {rules_path(settings)} (run `briefbot check`)\n"
-        )
-        return EXIT_CONFIG
     context = ReminderContext(
-        settings, knowledge, renderer, schedule, stdout, err, now or dt.datetime.now(dt.UTC)
+        settings,
+        knowledge,
+        renderer,
+        knowledge.schedule,
+        stdout,
+        err,
+        now or dt.datetime.now(dt.UTC),
     )
     handler = _COMMANDS.get(args.reminders_command)
     if handler is None:
@@ -254,8 +245,7 @@ def _run_due(args: argparse.Namespace, ctx: ReminderContext) -> int:
     try:
         delivery = ReminderDelivery(
             ledger=DeliveryLedger(database.engine),
-            schedule=ctx.schedule,
-            factbase=lambda: ctx.factbase,
+            snapshot=lambda: ctx.knowledge,
             renderer=ctx.renderer,
             client=make_client(settings.slack_bot_token.reveal(), settings.slack_api_url),
             pacing_seconds=settings.reminder_pacing_seconds,

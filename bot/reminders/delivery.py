@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -166,15 +166,28 @@ class NoChannelError(ValueError):
     """An occurrence has no channel: neither its rule nor BRIEFBOT_REMINDER_CHANNEL names one."""
 
 
+class ServedRules(Protocol):
+    """What a pass reads from the served snapshot (`bot.state.Knowledge`): the fact base and
+    the reminder schedule built from it, taken together so a reload never mixes them."""
+
+    @property
+    def factbase(self) -> FactBase: ...
+
+    @property
+    def schedule(self) -> ReminderSchedule: ...
+
+
 class ReminderDelivery:
-    """Runs delivery passes against one ledger and one Slack client."""
+    """Runs delivery passes against one ledger and one Slack client.
+
+    Each pass takes one snapshot (`snapshot()`) and uses its fact base and rules throughout.
+    """
 
     def __init__(
         self,
         *,
         ledger: DeliveryLedger,
-        schedule: ReminderSchedule,
-        factbase: Callable[[], FactBase],
+        snapshot: Callable[[], ServedRules],
         renderer: Renderer,
         client: WebClient,
         pacing_seconds: float = DEFAULT_PACING_SECONDS,
@@ -185,8 +198,7 @@ class ReminderDelivery:
         on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.ledger = ledger
-        self.schedule = schedule
-        self.factbase = factbase
+        self.snapshot = snapshot
         self.renderer = renderer
         self.client = client
         self.pacing_seconds = pacing_seconds
@@ -204,9 +216,10 @@ class ReminderDelivery:
         now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
         result = PassResult()
         ledger = self.ledger.for_pass()
-        factbase = self.factbase()
+        served = self.snapshot()
+        factbase, schedule = served.factbase, served.schedule
         owed_since = ledger.first_start(now) - LATE_AFTER
-        due = self.schedule.occurrences(
+        due = schedule.occurrences(
             factbase, max(now - self.look_back, owed_since), now + dt.timedelta(microseconds=1)
         )
         by_key = {occ.key: occ for occ in due}
@@ -215,7 +228,7 @@ class ReminderDelivery:
         for occ in due:
             if occ.key in known:
                 continue
-            channel = self._channel(occ)
+            channel = self._channel(occ, schedule)
             if now - occ.utc > self.catch_up:
                 if ledger.record_missed(
                     key=occ.key, rule_id=occ.rule_id, channel=channel, due_at=occ.utc, now=now
@@ -236,9 +249,7 @@ class ReminderDelivery:
                 if occ.key in won:
                     # Overdue: another process (or the ledger before a restore) may have posted it.
                     overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(
-                        ledger, occ, channel, factbase, now, result, check_history=overdue
-                    )
+                    self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
         for owed in ledger.owed(now):
             claimed = ledger.take_over(owed.key, now=now)
             if claimed is None:
@@ -250,17 +261,17 @@ class ReminderDelivery:
                 )
                 result.failed += status == FAILED
                 continue
-            self._deliver(ledger, owed_occ, owed.channel, factbase, now, result, check_history=True)
+            self._deliver(ledger, owed_occ, owed.channel, served, now, result, check_history=True)
         if result.posted or result.failed or result.missed or result.retrying or result.skipped:
             log.info("reminder pass", extra={"summary": result.summary()})
         return result
 
     def check_channels(self) -> list[str]:
         """At start-up: log (and return) every reminder channel the bot cannot post into."""
-        return check_reminder_channels(self.client, reminder_channels(self.schedule))
+        return check_reminder_channels(self.client, reminder_channels(self.snapshot().schedule))
 
-    def _channel(self, occ: Occurrence) -> str:
-        channel = occ.channel or self.schedule.default_channel
+    def _channel(self, occ: Occurrence, schedule: ReminderSchedule) -> str:
+        channel = occ.channel or schedule.default_channel
         if not channel:
             raise NoChannelError(
                 f"reminder {occ.rule_id!r} has no channel: set BRIEFBOT_REMINDER_CHANNEL or the "
@@ -273,16 +284,17 @@ class ReminderDelivery:
         ledger: DeliveryLedger,
         occ: Occurrence,
         channel: str,
-        factbase: FactBase,
+        served: ServedRules,
         now: dt.datetime,
         result: PassResult,
         *,
         check_history: bool,
     ) -> None:
         late = now - occ.utc > LATE_AFTER
+        factbase, schedule = served.factbase, served.schedule
         if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
             return
-        if occ.kind == DIGEST and not self.schedule.digest_entries(occ, factbase):
+        if occ.kind == DIGEST and not schedule.digest_entries(occ, factbase):
             reason = "nothing to list: the digest was not posted"
             if ledger.record_skipped(occ.key, reason=reason, now=now):
                 result.skipped += 1
@@ -294,7 +306,7 @@ class ReminderDelivery:
                 )
             return
         try:
-            payload = occurrence_payload(self.renderer, occ, self.schedule, factbase, late=late)
+            payload = occurrence_payload(self.renderer, occ, schedule, factbase, late=late)
             ensure_within_limits(payload)
         except Exception as exc:
             self._failed(ledger, occ, f"could not build the message: {exc}", now, result)

@@ -36,7 +36,6 @@ from bot.brief import UpcomingItem
 from bot.dates import MONTH_NAMES, PartialDate, Precision
 from bot.factbase.model import Fact, FactBase
 from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy
-from bot.state import Knowledge
 
 __all__ = [
     "ANNIVERSARY",
@@ -261,11 +260,10 @@ class ReminderSchedule:
         return self.occurrences(factbase, start, end)
 
     def upcoming(
-        self, knowledge: Knowledge, today: dt.date, days: int, topic_id: str | None
+        self, factbase: FactBase, today: dt.date, days: int, topic_id: str | None
     ) -> tuple[UpcomingItem, ...]:
         """Anniversaries and deadline reminders from `today` for `days` days (digests left out),
         only those about `topic_id` when given."""
-        factbase = knowledge.factbase
         items = []
         for occ in self.between_days(factbase, today, days):
             if occ.kind == DIGEST:

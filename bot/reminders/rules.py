@@ -53,6 +53,9 @@ class WeekendPolicy(str, Enum):
     NEXT_WORKING_DAY = "next_working_day"
 
 
+REMINDERS_FILE = "reminders.yaml"
+"""The rules' file name in the seeds directory."""
+
 DEFAULT_TIME = dt.time(9, 0)
 DEFAULT_LEAD_DAYS = (30, 7, 1, 0)
 DEFAULT_HORIZON_DAYS = 14

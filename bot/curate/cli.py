@@ -6,13 +6,17 @@ Each refusal is one line on standard error, exit 2, and nothing written.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.curate import CurateRefused
+from bot.curate.review import NO_DATABASE
 from bot.factbase.model import SourceKind
+from bot.gaps import GapGroup
 
 CURATE_COMMANDS = frozenset({"ingest", "draft", "accept", "review"})
 EXIT_OK, EXIT_REFUSED = 0, 2
@@ -45,6 +49,13 @@ def add_curate_commands(sub: Any) -> None:
     accept.add_argument("--all", dest="take_all", action="store_true", help="every candidate")
     accept.add_argument("--seeds", **seeds)
 
+    review = sub.add_parser("review", help="the curator's worklist, most urgent first")
+    review.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    review.add_argument(
+        "--today", type=_day, help="the day to review against (YYYY-MM-DD; default today)"
+    )
+    review.add_argument("--seeds", **seeds)
+
 
 def run_curate_command(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Run one of `CURATE_COMMANDS`; returns the exit code."""
@@ -56,6 +67,8 @@ def run_curate_command(args: argparse.Namespace, settings: Settings, out: TextIO
             return _draft(args, seeds_dir, out)
         if args.command == "accept":
             return _accept(args, seeds_dir, out)
+        if args.command == "review":
+            return _review(args, seeds_dir, settings, out)
     except CurateRefused as exc:
         print(f"briefbot {args.command}: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -122,3 +135,62 @@ def _accept(args: argparse.Namespace, seeds_dir: Path, out: TextIO) -> int:
     )
     out.write("next: briefbot reload (a running bot picks it up)\n")
     return EXIT_OK
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: give YYYY-MM-DD") from None
+
+
+def _review(args: argparse.Namespace, seeds_dir: Path, settings: Settings, out: TextIO) -> int:
+    from bot.curate.review import curator_review
+    from bot.factbase import load_factbase
+    from bot.render import MARKDOWN, TEXT, Renderer
+    from bot.state import Knowledge
+
+    report = load_factbase(seeds_dir)
+    if report.factbase is None:
+        raise CurateRefused(f"{seeds_dir}: the fact base has errors: run `briefbot check`")
+    groups, note = _gap_groups(settings)
+    reply = curator_review(
+        Knowledge.build(report.factbase),
+        today=args.today or settings.today(),
+        stale_days=settings.stale_days,
+        gaps=groups,
+        gaps_note=note,
+        drafts_dir=seeds_dir / "drafts",
+    )
+    if args.format == "json":
+        out.write(json.dumps(reply.as_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        fmt = MARKDOWN if args.format == "markdown" else TEXT
+        out.write(Renderer(settings.templates_dir).render(reply.template, fmt, **reply.context()))
+    return EXIT_OK
+
+
+def _gap_groups(settings: Settings) -> tuple[list[GapGroup] | None, str]:
+    """The last 90 days' knowledge gaps, or None and why: a SQLite file that does not exist is
+    no database (it is never created here); one that cannot be read is said to be so."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.commands import GAPS_DAYS
+    from bot.db import make_engine
+    from bot.gaps import GapStore
+
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        _, _, name = url.partition(":///")
+        if not name or name == ":memory:" or not Path(name).is_file():
+            return None, NO_DATABASE
+    engine = make_engine(url)
+    store = GapStore(engine)
+    try:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+        return store.groups(since=since), ""
+    except SQLAlchemyError as exc:
+        return None, f"the database could not be read ({type(exc).__name__})"
+    finally:
+        store.close()
+        engine.dispose()

@@ -17,6 +17,7 @@ from typing import TextIO
 from bot.access import RequestContext
 from bot.commands import CommandHandler, topic_rows
 from bot.config import ConfigError, Settings, redact_database_secrets
+from bot.curate.cli import CURATE_COMMANDS, add_curate_commands, run_curate_command
 from bot.editorial import editorial_review
 from bot.factbase import FactBaseError
 from bot.factbase.loader import iter_problem_lines, load_factbase
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
     add_reminder_commands(sub)
+    add_curate_commands(sub)
 
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
     reload.add_argument(
@@ -153,6 +155,8 @@ def _run(
     stdin: TextIO | None,
 ) -> int:
     """Run the parsed command with valid settings; returns the exit code."""
+    if args.command in CURATE_COMMANDS:
+        return run_curate_command(args, settings, out)
     if args.command == "reload":
         token = settings.admin_token.reveal() if settings.admin_token else ""
         return _reload(args.url or f"http://127.0.0.1:{settings.port}", out, token)

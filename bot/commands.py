@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
+from bot.curate.review import ReviewReply, curator_review
 from bot.factbase.model import FactBase
 from bot.gaps import GapStore
 from bot.replies import (
@@ -40,7 +41,7 @@ from bot.statements import spoken
 
 # Words that start a command rather than a topic query.
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
-ADMIN_WORDS = frozenset({"gaps", "reload"})
+ADMIN_WORDS = frozenset({"gaps", "reload", "review"})
 UPCOMING_IN_BRIEF_DAYS = 30
 COMPOSED_CACHE_SIZE = 1024
 GAPS_DAYS = 90
@@ -137,9 +138,21 @@ class CommandHandler:
                 return ErrorReply("Knowledge gaps are not recorded here.")
             since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
             return GapsReply(tuple(self.gaps.groups(since=since)[:MAX_GAP_GROUPS]), GAPS_DAYS)
+        if word == "review":
+            return self.review()
         if self.reload is None:
             return ErrorReply("Reloading is not available here.")
         return ReloadReply(self.reload())
+
+    def review(self) -> ReviewReply:
+        """The curator's worklist (admins): lapsed targets, stale topics, gaps and more."""
+        groups = None
+        if self.gaps is not None:
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+            groups = self.gaps.groups(since=since)[:MAX_GAP_GROUPS]
+        return curator_review(
+            self.knowledge.current, today=self.today(), stale_days=self.stale_days, gaps=groups
+        )
 
     def brief(
         self,
@@ -250,6 +263,7 @@ class CommandHandler:
                 commands.append(CommandHelp(f"{p} gaps", "what people asked that found little"))
             if self.reload is not None:
                 commands.append(CommandHelp(f"{p} reload", "re-read the fact base now"))
+            commands.append(CommandHelp(f"{p} review", "the curator's worklist"))
         commands.append(CommandHelp(f"{p} help", "this message"))
         return HelpReply(tuple(commands), topic_rows(self.knowledge.current), prefix=p, note=note)
 

@@ -228,6 +228,7 @@ def test_facts_in_a_payload_carry_their_citations_and_quotes(
             if re.match(r"\d+\. ", t)
             and f"[{fact.quotes[0].n}] “" in t
             and fact.statement[:40].replace("&", "&amp;") in t
+            and fact.quotes[0].text[:40].replace("&", "&amp;") in t
         ]
         assert "".join(f"[{n}]" for n in fact.citations) in section
     assert f"{reply.brief.omitted} more facts: use *Full brief*" in texts

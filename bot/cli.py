@@ -233,10 +233,9 @@ def _brief(
             document = {"query": query, "error": reply.kind}
         out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     elif args.format == "slack":
-        from bot.slack.messages import MessageBuilder, recompose_with
+        from bot.slack.messages import MessageBuilder
 
-        recompose = recompose_with(handler, reply) if isinstance(reply, BriefReply) else None
-        payload = MessageBuilder(renderer).build(reply, recompose=recompose)
+        payload = MessageBuilder(renderer).build(reply)
         out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
         fmt = MARKDOWN if args.format == "markdown" else TEXT

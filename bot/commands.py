@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.access import AccessPolicy, RequestContext
-from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
+from bot.brief import DEFAULT_STALE_DAYS, UpcomingItem, compose_brief
 from bot.curate.review import ReviewReply, curator_review
 from bot.factbase.model import FactBase
 from bot.gaps import GapStore
@@ -43,7 +43,6 @@ from bot.statements import spoken
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "usage"})
 ADMIN_WORDS = frozenset({"gaps", "reload", "review"})
 UPCOMING_IN_BRIEF_DAYS = 30
-COMPOSED_CACHE_SIZE = 1024
 GAPS_DAYS = 90
 MAX_GAP_GROUPS = 30
 
@@ -81,9 +80,6 @@ class CommandHandler:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
     gaps: GapStore | None = None
     reload: Callable[[], ReloadOutcome] | None = None
-    _composed: dict[tuple[object, ...], Brief] = field(default_factory=dict, repr=False)
-    """Briefs already composed for `_composed_owner`'s fact base and reminder rules."""
-    _composed_owner: tuple[Knowledge, object] | None = field(default=None, repr=False)
 
     def handle(
         self,
@@ -162,7 +158,6 @@ class CommandHandler:
         full: bool = False,
         today: dt.date | None = None,
         knowledge: Knowledge | None = None,
-        max_facts: int | None = None,
     ) -> Reply:
         """Resolve `query` and compose its brief, or say what was not found."""
         knowledge = knowledge or self.knowledge.current
@@ -177,7 +172,6 @@ class CommandHandler:
             full=full,
             today=today,
             knowledge=knowledge,
-            max_facts=max_facts,
         )
 
     def brief_for_topic(
@@ -189,40 +183,26 @@ class CommandHandler:
         full: bool = False,
         today: dt.date | None = None,
         knowledge: Knowledge | None = None,
-        max_facts: int | None = None,
     ) -> BriefReply | ErrorReply:
         """The brief on a known topic id (used by buttons, which carry the id)."""
         knowledge = knowledge or self.knowledge.current
         if topic_id not in knowledge.factbase.topics:
             return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
         day = today or self.today()
-        owner = self._composed_owner
-        if owner is None or owner[0] is not knowledge or owner[1] is not self.upcoming:
-            self._composed.clear()  # a reload: new facts or new reminder rules
-            self._composed_owner = (knowledge, self.upcoming)
-        key = (topic_id, resolved_by, full, day, max_facts)
-        brief = self._composed.get(key)
-        if brief is None:
-            upcoming = (
-                self.upcoming(knowledge, day, UPCOMING_IN_BRIEF_DAYS, topic_id)
-                if self.upcoming
-                else ()
-            )
-            brief = compose_brief(
-                knowledge.factbase,
-                topic_id,
-                query="",
-                resolved_by=resolved_by,
-                today=day,
-                full=full,
-                max_facts=max_facts,
-                stale_days=self.stale_days,
-                upcoming=upcoming,
-            )
-            if len(self._composed) >= COMPOSED_CACHE_SIZE:
-                self._composed.clear()
-            self._composed[key] = brief
-        return BriefReply(replace(brief, query=query[:MAX_QUERY_CHARS]))
+        upcoming = (
+            self.upcoming(knowledge, day, UPCOMING_IN_BRIEF_DAYS, topic_id) if self.upcoming else ()
+        )
+        brief = compose_brief(
+            knowledge.factbase,
+            topic_id,
+            query=query[:MAX_QUERY_CHARS],
+            resolved_by=resolved_by,
+            today=day,
+            full=full,
+            stale_days=self.stale_days,
+            upcoming=upcoming,
+        )
+        return BriefReply(brief)
 
     def _note_gap(self, resolution: Resolution, ctx: RequestContext) -> None:
         """Record a query answered badly (not found, or only by word search) as a gap."""

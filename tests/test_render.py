@@ -25,7 +25,7 @@ from bot.factbase import FactBase, load_factbase
 from bot.render import BLOCKS, MARKDOWN, MRKDWN, TEXT, Renderer
 from bot.replies import BriefReply
 from bot.slack.limits import MAX_BLOCKS, check_message
-from bot.slack.messages import MessageBuilder, recompose_with
+from bot.slack.messages import MessageBuilder
 from bot.state import Knowledge, KnowledgeHolder
 from tests.conftest import TEMPLATES
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
@@ -177,9 +177,7 @@ def test_every_template_compiles(renderer: Renderer) -> None:
 def payload_for(
     renderer: Renderer, handler: CommandHandler, reply: BriefReply, **options: Any
 ) -> dict[str, Any]:
-    return MessageBuilder(renderer).build(
-        reply, recompose=recompose_with(handler, reply), **options
-    )
+    return MessageBuilder(renderer).build(reply, **options)
 
 
 @pytest.mark.parametrize("full", [False, True])

@@ -384,7 +384,7 @@ def render_briefs(
     for i in range(count):
         topic_id = topic_ids[i % len(topic_ids)]
 
-        def compose(n: int | None = None, topic_id: str = topic_id) -> BriefReply:
+        def compose(topic_id: str = topic_id) -> BriefReply:
             return BriefReply(
                 compose_brief(
                     factbase,
@@ -393,7 +393,6 @@ def render_briefs(
                     resolved_by="alias",
                     today=TODAY,
                     full=full,
-                    max_facts=n,
                 )
             )
 
@@ -407,7 +406,7 @@ def render_briefs(
         payload = timed(
             timings,
             f"{label}: build Block Kit ({mode})",
-            lambda reply=reply, compose=compose: builder.build(reply, recompose=compose),
+            lambda reply=reply: builder.build(reply),
         )
         assert isinstance(payload, dict) and not check_message(payload)
 

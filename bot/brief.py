@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from weakref import WeakKeyDictionary
 
-from bot.factbase.model import Document, Fact, FactBase, SourceKind
+from bot.dates import parse_partial_date
+from bot.factbase.model import Fact, FactBase, SourceKind
 from bot.statements import claim, similar, spoken, status_of, voice_of
 
 DEFAULT_KEY_FACTS = 8
@@ -120,6 +121,7 @@ class Brief:
     upcoming: tuple[UpcomingItem, ...] = field(default=())
     as_of_inferred: bool = False
     stale_facts: tuple[str, ...] = field(default=())
+    stale_days: int = DEFAULT_STALE_DAYS
 
     @property
     def omitted(self) -> int:
@@ -248,7 +250,13 @@ def compose_brief(
         default=None,
     )
     stale_facts = tuple(f.id for f in brief_facts if f.old)
-    stale, reason = _staleness(newest, today, stale_days, brief_facts, stale_facts)
+    stale, reason = _staleness(
+        newest.published.first_day() if newest and newest.published else None,
+        newest.date_label if newest else "undated",
+        today,
+        stale_days,
+        brief_facts,
+    )
     as_of = newest.published if newest else None
     return Brief(
         query=query,
@@ -269,6 +277,29 @@ def compose_brief(
         upcoming=upcoming,
         as_of_inferred=newest.published_inferred if newest else False,
         stale_facts=stale_facts,
+        stale_days=stale_days,
+    )
+
+
+def first_facts(brief: Brief, n: int) -> Brief:
+    """`brief` showing only its first `n` key facts (what fits in a message too small for all).
+
+    The timeline and the staleness warning cover the facts shown and `omitted` counts the rest;
+    the sources keep their numbers (one cited only by a left-out fact stays listed).
+    """
+    facts = brief.facts[: max(n, 0)]
+    if len(facts) == len(brief.facts):
+        return brief
+    shown = {f.id for f in facts}
+    newest = parse_partial_date(brief.as_of).first_day() if brief.as_of else None
+    stale, reason = _staleness(newest, brief.as_of_label, brief.today, brief.stale_days, facts)
+    return replace(
+        brief,
+        facts=facts,
+        timeline=tuple(f for f in brief.timeline if f.id in shown),
+        stale=stale,
+        stale_reason=reason,
+        stale_facts=tuple(f.id for f in facts if f.old),
     )
 
 
@@ -310,19 +341,23 @@ def _unique(numbers: Iterable[int]) -> tuple[int, ...]:
 
 
 def _staleness(
-    newest: Document | None,
+    newest: dt.date | None,
+    newest_label: str,
     today: dt.date,
     stale_days: int,
     facts: tuple[BriefFact, ...],
-    old: tuple[str, ...],
 ) -> tuple[bool, str | None]:
-    """Whether a brief may be out of date, and a reason that names what is old."""
-    if newest is None or newest.published is None:
+    """Whether a brief may be out of date, and a reason that names what is old.
+
+    `newest` is the first day of the newest cited source's date (None: none is dated).
+    """
+    if newest is None:
         return True, "none of the cited sources is dated: check for newer developments"
-    age = (today - newest.published.first_day()).days
+    old = [f for f in facts if f.old]
+    age = (today - newest).days
     if age <= stale_days and not old:
         return False, None
-    newest_part = f"the newest cited source ({newest.date_label}) is {age} days old"
+    newest_part = f"the newest cited source ({newest_label}) is {age} days old"
     if not old:
         return age > stale_days, (
             f"{newest_part}, more than {stale_days}: check for newer developments"

@@ -17,6 +17,7 @@ from typing import TextIO
 from bot.access import RequestContext
 from bot.commands import CommandHandler, Invocation, find_command, topic_rows
 from bot.config import ConfigError, Settings, redact_database_secrets
+from bot.curate.cli import CURATE_COMMANDS, add_curate_commands, run_curate_command
 from bot.editorial import editorial_review
 from bot.factbase.loader import iter_problem_lines, load_factbase
 from bot.factbase.problems import Problem
@@ -29,7 +30,6 @@ from bot.reminders.cli import (
 from bot.reminders.rules import REMINDERS_FILE, load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
 from bot.replies import (
-    BriefReply,
     ErrorReply,
     NotAllowedReply,
     NotFoundReply,
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
     add_reminder_commands(sub)
+    add_curate_commands(sub)
 
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
     reload.add_argument(
@@ -163,6 +164,8 @@ def _run(
     stdin: TextIO | None,
 ) -> int:
     """Run the parsed command with valid settings; returns the exit code."""
+    if args.command in CURATE_COMMANDS:
+        return run_curate_command(args, settings, out)
     if args.command == "reload":
         token = settings.admin_token.reveal() if settings.admin_token else ""
         return _reload(args.url or f"http://127.0.0.1:{settings.port}", out, token)
@@ -221,10 +224,9 @@ def _brief(
     if args.format == "json":
         out.write(json.dumps(reply_as_json(reply), indent=2, ensure_ascii=False) + "\n")
     elif args.format == "slack":
-        from bot.slack.messages import MessageBuilder, recompose_with
+        from bot.slack.messages import MessageBuilder
 
-        recompose = recompose_with(handler, reply) if isinstance(reply, BriefReply) else None
-        payload = MessageBuilder(renderer).build(reply, recompose=recompose)
+        payload = MessageBuilder(renderer).build(reply)
         out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
         fmt = MARKDOWN if args.format == "markdown" else TEXT

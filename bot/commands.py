@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.access import AccessPolicy, RequestContext
-from bot.brief import DEFAULT_STALE_DAYS, Brief, compose_brief
+from bot.brief import DEFAULT_STALE_DAYS, compose_brief
+from bot.curate.review import curator_review
 from bot.factbase.model import FactBase
 from bot.gaps import GapStore
 from bot.replies import (
@@ -85,6 +86,8 @@ class Command:
     surfaces: frozenset[str] = EVERYWHERE
     needs: str | None = None
     """A service the handler must have for the command to be offered ("gaps", "reload")."""
+    elsewhere: str | None = None
+    """What to run instead where this surface does not offer the command."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -106,11 +109,14 @@ def command(
     admin: bool = False,
     surfaces: frozenset[str] = EVERYWHERE,
     needs: str | None = None,
+    elsewhere: str | None = None,
 ) -> Callable[[Runner], Runner]:
     """Declare a command (Errbot's `@botcmd`): the function answers it, the table describes it."""
 
     def register(run: Runner) -> Runner:
-        COMMANDS.append(Command(name, usage, help, run, takes, aliases, admin, surfaces, needs))
+        COMMANDS.append(
+            Command(name, usage, help, run, takes, aliases, admin, surfaces, needs, elsewhere)
+        )
         return run
 
     return register
@@ -149,9 +155,6 @@ class CommandHandler:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
     gaps: GapStore | None = None
     reload: Callable[[], ReloadOutcome] | None = None
-    _composed: dict[tuple[object, ...], Brief] = field(default_factory=dict, repr=False)
-    """Briefs already composed for `_composed_for`, the snapshot they were composed from."""
-    _composed_for: Knowledge | None = field(default=None, repr=False)
 
     def handle(
         self,
@@ -184,8 +187,9 @@ class CommandHandler:
         """Run a command from the table, if this surface offers it and the user may run it."""
         ctx = invocation.ctx
         if ctx.surface not in found.surfaces:
-            where = " and ".join(sorted(found.surfaces))
-            return ErrorReply(f"`{found.name}` is available in {where}, not here.")
+            where = " and ".join(sorted(s.title() for s in found.surfaces))
+            instead = f"; here, run `{found.elsewhere}`" if found.elsewhere else ""
+            return ErrorReply(f"`{found.name}` works in {where}{instead}.")
         if found.admin and not self.access.is_admin(ctx):
             return ErrorReply("Sorry, only Briefbot's admins can run that.")
         if not self._offers(found):
@@ -244,36 +248,25 @@ class CommandHandler:
         full: bool = False,
         today: dt.date | None = None,
         knowledge: Knowledge | None = None,
-        max_facts: int | None = None,
     ) -> BriefReply | ErrorReply:
         """The brief on a known topic id (used by buttons, which carry the id)."""
         knowledge = knowledge or self.knowledge.current
         if topic_id not in knowledge.factbase.topics:
             return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
         day = today or self.today()
-        if self._composed_for is not knowledge:
-            self._composed.clear()  # a reload: new facts or new reminder rules
-            self._composed_for = knowledge
-        key = (topic_id, resolved_by, full, day, max_facts)
-        brief = self._composed.get(key)
-        if brief is None:
-            brief = compose_brief(
-                knowledge.factbase,
-                topic_id,
-                query="",
-                resolved_by=resolved_by,
-                today=day,
-                full=full,
-                max_facts=max_facts,
-                stale_days=self.stale_days,
-                upcoming=knowledge.schedule.upcoming(
-                    knowledge.factbase, day, UPCOMING_IN_BRIEF_DAYS, topic_id
-                ),
-            )
-            if len(self._composed) >= COMPOSED_CACHE_SIZE:
-                self._composed.clear()
-            self._composed[key] = brief
-        return BriefReply(replace(brief, query=query[:MAX_QUERY_CHARS]))
+        brief = compose_brief(
+            knowledge.factbase,
+            topic_id,
+            query=query[:MAX_QUERY_CHARS],
+            resolved_by=resolved_by,
+            today=day,
+            full=full,
+            stale_days=self.stale_days,
+            upcoming=knowledge.schedule.upcoming(
+                knowledge.factbase, day, UPCOMING_IN_BRIEF_DAYS, topic_id
+            ),
+        )
+        return BriefReply(brief)
 
     def _note_gap(self, resolution: Resolution, ctx: RequestContext) -> None:
         """Record a query answered badly (not found, or only by word search) as a gap."""
@@ -369,6 +362,7 @@ def _about(handler: CommandHandler, inv: Invocation) -> Reply:
     admin=True,
     surfaces=frozenset({SLACK}),
     needs="gaps",
+    elsewhere="briefbot gaps",
 )
 def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
     assert handler.gaps is not None
@@ -383,10 +377,32 @@ def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
     admin=True,
     surfaces=frozenset({SLACK}),
     needs="reload",
+    elsewhere="briefbot reload",
 )
 def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
     assert handler.reload is not None
     return ReloadReply(handler.reload())
+
+
+@command(
+    "review",
+    "review",
+    "the curator's worklist",
+    admin=True,
+    surfaces=frozenset({SLACK}),
+    elsewhere="briefbot review",
+)
+def _review(handler: CommandHandler, inv: Invocation) -> Reply:
+    groups = None
+    if handler.gaps is not None:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+        groups = handler.gaps.groups(since=since)[:MAX_GAP_GROUPS]
+    return curator_review(
+        inv.knowledge,
+        today=inv.today or handler.today(),
+        stale_days=handler.stale_days,
+        gaps=groups,
+    )
 
 
 @command("help", "help", "this message", aliases=("?", "-h", "--help", "usage"), takes="optional")

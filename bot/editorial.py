@@ -43,15 +43,23 @@ _ATTRIBUTION_WORDS = re.compile(
 
 def editorial_review(factbase: FactBase, *, today: dt.date, stale_days: int) -> list[Problem]:
     """Every editorial warning on `factbase`, sorted by file and line."""
-    problems = [
-        *_unattributed(factbase),
-        *_lapsed(factbase, today),
-        *_near_duplicates(factbase),
-        *_unused(factbase),
-        *_stale_topics(factbase, today, stale_days),
-        *_tense(factbase),
-    ]
-    return sorted(problems)
+    by_rule = editorial_by_rule(factbase, today=today, stale_days=stale_days)
+    return sorted(p for problems in by_rule.values() for p in problems)
+
+
+def editorial_by_rule(
+    factbase: FactBase, *, today: dt.date, stale_days: int
+) -> dict[str, list[Problem]]:
+    """The editorial warnings by rule (unattributed, lapsed, near-duplicate, unused, stale,
+    tense), each list sorted by file and line: `briefbot review` groups its worklist so."""
+    return {
+        "unattributed": sorted(_unattributed(factbase)),
+        "lapsed": sorted(_lapsed(factbase, today)),
+        "near-duplicate": sorted(_near_duplicates(factbase)),
+        "unused": sorted(_unused(factbase)),
+        "stale": sorted(_stale_topics(factbase, today, stale_days)),
+        "tense": sorted(_tense(factbase)),
+    }
 
 
 def _warning(path: str, line: int, message: str) -> Problem:

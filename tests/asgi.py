@@ -1,11 +1,13 @@
 """Driving the real ASGI application in-process: signed Slack requests, streamed bodies.
 
 `call` speaks ASGI to the Starlette app `briefbot serve` runs, so a test controls the body chunk by
-chunk (a chunked upload, a client that disconnects) and counts what the server read.
+chunk (a chunked upload, a client that disconnects) and counts what the server read. `Bot` is that
+app with its runtime and the fake Slack it talks to: the scenario tests' subject.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -15,7 +17,9 @@ from typing import Any
 
 from bot.config import Secret, Settings
 from bot.runtime import Runtime
-from tests.slackreq import BOT_TOKEN, SIGNING_SECRET, sign
+from bot.server import create_http_app
+from tests.fakeslack import FakeSlack
+from tests.slackreq import BOT_TOKEN, SIGNING_SECRET, event_body, sign
 
 Asgi = Any
 FORM = "application/x-www-form-urlencoded"
@@ -126,3 +130,47 @@ async def call(
 async def post_signed(app: Asgi, body: bytes, content_type: str = FORM, **kwargs: Any) -> Result:
     """A request signed as Slack signs it, to `/slack/events`."""
     return await call(app, "/slack/events", signed_headers(body, content_type, **kwargs), [body])
+
+
+@dataclass
+class Bot:
+    """The served application, its runtime and the fake Slack it talks to."""
+
+    runtime: Runtime
+    app: Asgi
+    slack: FakeSlack
+
+    async def post(self, body: bytes, content_type: str = FORM, **kwargs: Any) -> Result:
+        """A signed request to `/slack/events`."""
+        return await post_signed(self.app, body, content_type, **kwargs)
+
+    async def event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> Result:
+        """An Events API delivery of `event`."""
+        return await self.post(event_body(event, event_id=event_id), JSON, **kwargs)
+
+    def run(self, *requests: Any) -> list[Result]:
+        """Send the requests (coroutines of `post`/`event`) in order, then wait for the work
+        done after each was acknowledged; their results."""
+
+        async def scenario() -> list[Result]:
+            results = [await request for request in requests]
+            await settle()
+            return results
+
+        return asyncio.run(scenario())
+
+
+async def settle() -> None:
+    """Wait for the work Bolt and the services run after acknowledging a request."""
+    current = asyncio.current_task()
+    while pending := [t for t in asyncio.all_tasks() if t is not current and not t.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def make_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Iterator[Bot]:
+    """A `Bot` served in-process (settings `overrides` on top of `settings_for`), then closed."""
+    runtime = build_runtime(fake.base_url, tmp_path, **overrides)
+    try:
+        yield Bot(runtime, create_http_app(runtime), fake)
+    finally:
+        runtime.close()

@@ -35,5 +35,5 @@ def test_admin_commands_are_documented_where_they_work(monkeypatch: pytest.Monke
         "Reloading is not available here.",
     ]
     readme = " ".join((ROOT / "README.md").read_text().split())
-    assert "In Slack, admins also have `/brief gaps` and `/brief reload`" in readme
-    assert "the console has neither" in readme
+    assert "In Slack, admins also have `/brief gaps`, `/brief review` and `/brief reload`" in readme
+    assert "the console has none of them" in readme

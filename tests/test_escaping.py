@@ -26,7 +26,7 @@ from bot.factbase import FactBase, load_factbase
 from bot.render import MRKDWN, Renderer
 from bot.replies import BriefReply, NotFoundReply, Reply, TopicRow
 from bot.slack.limits import check_message
-from bot.slack.messages import MessageBuilder, recompose_with
+from bot.slack.messages import MessageBuilder
 from bot.state import Knowledge, KnowledgeHolder
 from bot.text import escape_mrkdwn
 from tests.conftest import TEMPLATES
@@ -195,13 +195,7 @@ def briefs(draw: st.DrawFn) -> Brief:
 def test_no_text_in_a_brief_becomes_slack_markup(brief: Brief, shared_by: str | None) -> None:
     reply = BriefReply(brief)
     urls_of_sources = [s.url for s in brief.sources]
-
-    def recompose(n: int) -> BriefReply:
-        return BriefReply(
-            dataclasses.replace(brief, facts=brief.facts[:n], timeline=brief.timeline[:n])
-        )
-
-    payload = BUILDER.build(reply, recompose=recompose, shared_by=shared_by)
+    payload = BUILDER.build(reply, shared_by=shared_by)
     mention = f"<@{shared_by}>"
     if shared_by == "U0123ABCD":  # the one mention the bot makes itself, of a real user id
         assert any(mention in text for text in strings(payload))
@@ -263,7 +257,7 @@ def test_a_source_url_that_is_not_a_web_address_is_never_put_in_angle_brackets(u
 
 def test_clipping_counts_the_escaped_text_so_a_title_of_ampersands_still_fits() -> None:
     brief = _minimal_brief(title="&" * 200, facts=())
-    payload = BUILDER.build(BriefReply(brief), recompose=lambda n: BriefReply(brief))
+    payload = BUILDER.build(BriefReply(brief))
     assert check_message(payload) == []
     header = payload["blocks"][0]["text"]["text"]
     assert header.endswith("&amp;…") and len(header) <= 140
@@ -348,8 +342,7 @@ def test_no_text_from_seeds_becomes_markup_in_any_reply(
     context = RequestContext(surface="slack", prefix="/brief")
     for text in ("alpha", "full alpha", f"search {statement}", "topics", "help", "zzqx qqq"):
         reply = handler.handle(text, context)
-        recompose = recompose_with(handler, reply) if isinstance(reply, BriefReply) else None
-        payload = BUILDER.build(reply, recompose=recompose)
+        payload = BUILDER.build(reply)
         assert_payload_safe(payload, [url])
         for rendered_text in rendered(reply):
             assert_only_own_links(rendered_text, [url])

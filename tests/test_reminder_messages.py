@@ -82,7 +82,7 @@ def test_anniversary_shows_what_it_is_the_fact_its_source_and_the_command(
     payload = reminder_payload(renderer, occ, factbase, late=False)
     text = blocks_text(payload)
     assert "*2nd anniversary of the ROK–NZ Joint Statement*" in text
-    assert "issued a Joint Statement in Seoul dated 4 September 2024" in text
+    assert "Joint Statement, issued in Seoul, is dated 4 September 2024" in text
     doc = factbase.documents["rok-nz-joint-statement-2024"]
     assert f"<{doc.url}|{doc.title}>" in text
     assert f"{doc.publisher}, 4 September 2024 (official)" in text
@@ -99,15 +99,17 @@ def test_deadline_labels_and_late_marker(
     week = find(schedule, factbase, "rok-csp-framework:2025-12-31:7")
     today = find(schedule, factbase, "rok-csp-framework:2025-12-31:0")
     assert (
-        "*7 days to the ROK–NZ Comprehensive Strategic Partnership framework (due Wed 31 Dec "
-        "2025)*" in blocks_text(reminder_payload(renderer, week, factbase, late=False))
+        "*7 days to the aim, set in the 2024 Joint Statement, of an ROK–NZ Comprehensive "
+        "Strategic Partnership framework in 2025 (due Wed 31 Dec 2025)*"
+        in blocks_text(reminder_payload(renderer, week, factbase, late=False))
     )
     late = reminder_payload(renderer, today, factbase, late=True)
     assert (
-        "*Due today: the ROK–NZ Comprehensive Strategic Partnership framework* "
+        "*Due today: the aim, set in the 2024 Joint Statement, of an ROK–NZ Comprehensive "
+        "Strategic Partnership framework in 2025* "
         "_(late: was due Wed 31 Dec 2025 09:00 NZDT)_"
     ) in blocks_text(late)
-    assert "adopt a Comprehensive Strategic Partnership framework in 2025" in blocks_text(late)
+    assert "set the aim of adopting a framework for it in 2025" in blocks_text(late)
 
 
 def test_month_anniversary_says_this_month(

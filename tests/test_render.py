@@ -25,7 +25,7 @@ from bot.factbase import FactBase, load_factbase
 from bot.render import BLOCKS, MARKDOWN, MRKDWN, TEXT, Renderer
 from bot.replies import BriefReply
 from bot.slack.limits import MAX_BLOCKS, check_message
-from bot.slack.messages import MessageBuilder, recompose_with
+from bot.slack.messages import MessageBuilder
 from bot.state import Knowledge, KnowledgeHolder
 from tests.conftest import TEMPLATES
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
@@ -177,9 +177,7 @@ def test_every_template_compiles(renderer: Renderer) -> None:
 def payload_for(
     renderer: Renderer, handler: CommandHandler, reply: BriefReply, **options: Any
 ) -> dict[str, Any]:
-    return MessageBuilder(renderer).build(
-        reply, recompose=recompose_with(handler, reply), **options
-    )
+    return MessageBuilder(renderer).build(reply, **options)
 
 
 @pytest.mark.parametrize("full", [False, True])
@@ -228,6 +226,7 @@ def test_facts_in_a_payload_carry_their_citations_and_quotes(
             if re.match(r"\d+\. ", t)
             and f"[{fact.quotes[0].n}] “" in t
             and fact.statement[:40].replace("&", "&amp;") in t
+            and fact.quotes[0].text[:40].replace("&", "&amp;") in t
         ]
         assert "".join(f"[{n}]" for n in fact.citations) in section
     assert f"{reply.brief.omitted} more facts: use *Full brief*" in texts

@@ -7,56 +7,24 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from bot.runtime import Runtime
-from bot.server import MAX_BODY_BYTES, create_http_app
+from bot.server import MAX_BODY_BYTES
 from bot.slack import sending, services
 from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
-from tests.asgi import FORM, JSON, Result, build_runtime, call, post_signed, signed_headers
+from tests.asgi import FORM, JSON, Bot, Result, call, make_bot, settle, signed_headers
 from tests.fakeslack import RESPONSE_URL, FakeSlack
-from tests.slackreq import action_form, all_text, event_body, slash_form
+from tests.slackreq import action_form, all_text, slash_form
 
 CHUNK = 64 * 1024
 
 
-@dataclass
-class Bot:
-    """The served application, its runtime and the fake Slack it talks to."""
-
-    runtime: Runtime
-    app: Any
-    slack: FakeSlack
-
-    async def post(self, body: bytes, content_type: str = FORM, **kwargs: Any) -> Result:
-        return await post_signed(self.app, body, content_type, **kwargs)
-
-    async def event(self, event: dict[str, Any], event_id: str) -> Result:
-        return await self.post(event_body(event, event_id=event_id), JSON)
-
-
-async def settle() -> None:
-    """Wait for the work Bolt and the services run after acknowledging a request."""
-    current = asyncio.current_task()
-    while pending := [t for t in asyncio.all_tasks() if t is not current and not t.done()]:
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
-
-
-def make_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Iterator[Bot]:
-    runtime = build_runtime(fake.base_url, tmp_path, **overrides)
-    try:
-        yield Bot(runtime, create_http_app(runtime), fake)
-    finally:
-        runtime.close()
 
 
 @pytest.fixture

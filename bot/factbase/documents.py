@@ -46,8 +46,12 @@ class DocText:
     clean: str
     noise_only: str
 
+    def contains(self, quote: str) -> bool:
+        """Whether `quote` occurs in the body outside noise: the loader's whole quote check."""
+        return normalize_quote(quote) in self.clean
 
-def _split_front_matter(text: str) -> tuple[str, str] | None:
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
     """Split `---\\nYAML\\n---\\nBODY`; None when the file has no front-matter block."""
     if not text.startswith("---\n") and not text.startswith("---\r\n"):
         return None
@@ -71,7 +75,7 @@ def load_documents(
         text = read_text(path, out, digest)
         if text is None:
             continue
-        split = _split_front_matter(text)
+        split = split_front_matter(text)
         if split is None:
             out.error(
                 path,

@@ -240,11 +240,12 @@ def _citation(
     if not isinstance(quote, str) or not quote.strip():
         out.error(path, item.line_of("quote"), f"{label}: quote must be non-empty text")
         return None
-    wanted = normalize_quote(quote)
     text = texts[source]
-    if wanted in text.clean:
+    if text.contains(quote):
         return Citation(source, " ".join(quote.split()))
-    where = "lies in web-page noise" if wanted in text.noise_only else "does not occur"
+    where = (
+        "lies in web-page noise" if normalize_quote(quote) in text.noise_only else "does not occur"
+    )
     out.error(
         path,
         item.line_of("quote"),

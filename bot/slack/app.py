@@ -1,4 +1,4 @@
-"""Wiring the Bolt app: the client, the middleware, the listeners, the error handler.
+"""Wiring the Bolt app: the client, the middleware and error handler, the listeners.
 
 The bot's identity comes from one `auth.test` at start-up (`verify_token`, retried, with a
 clear error when the token is refused) and is handed to Bolt as a fixed `authorize` result, so
@@ -122,17 +122,12 @@ def build_app(services: SlackServices, identity: BotIdentity) -> AsyncApp:
         signing_secret="",  # unused: signatures are checked by bot.server, once
         request_verification_enabled=False,
         process_before_response=False,
+        raise_error_for_unhandled_request=True,  # `middleware.on_error` decides what they get
         user_facing_authorize_error_message=SORRY,
         logger=bolt_log,
     )
     middleware.register(app, services)
-    listeners.register(app, services)
-
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        kind = body.get("type") or body.get("command") or "unknown"
-        log.error("listener failed", exc_info=error, extra={"request_type": kind})
-
+    listeners.register(app)
     return app
 
 

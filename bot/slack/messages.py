@@ -1,18 +1,19 @@
 """Turning replies into Slack message payloads that always respect Slack's limits.
 
 Templates render the blocks; this module checks the result against `bot.slack.limits` before it
-is sent. A brief too long for one message is composed again with fewer facts (the template then
-shows "N more facts: use Full brief"); any other reply that breaks a limit is replaced by a short
-plain message. No payload that fails the check ever leaves this module.
+is sent. Presentation flows one way: a brief too long for one message is cut, as a pure function
+of the brief already composed, to the most of its first key facts that fit (`bot.brief.first_facts`;
+the template then shows "N more facts: use Full brief"), found by a bounded binary search over the
+rendered size. Any other reply that breaks a limit is replaced by a short plain message. No
+payload that fails the check ever leaves this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from bot.commands import CommandHandler
+from bot.brief import first_facts
 from bot.render import MRKDWN, Renderer
 from bot.replies import BriefReply, Reply
 from bot.slack.limits import (
@@ -28,8 +29,6 @@ log = logging.getLogger(__name__)
 FALLBACK_TEXT_CHARS = 3000
 """Top-level `text` (the notification fallback) is kept well under Slack's 4,000."""
 
-Recompose = Callable[[int], BriefReply]
-
 
 class MessageBuilder:
     """Builds chat.postMessage / response_url payloads from replies."""
@@ -43,17 +42,15 @@ class MessageBuilder:
         *,
         interactive: bool = True,
         shared_by: str | None = None,
-        recompose: Recompose | None = None,
         max_text_chars: int = MAX_TOTAL_BLOCKS_TEXT_CHARS,
     ) -> dict[str, Any]:
         """The payload for `reply`: `{"text": fallback, "blocks": [...]}`, within every limit.
 
-        For a brief, `recompose(n)` must give the same brief with at most `n` key facts; it is
-        used to cut a brief that does not fit, or whose blocks hold more than `max_text_chars`
-        characters of text (chat.postMessage refuses less than the documented total).
+        A brief that does not fit, or whose blocks hold more than `max_text_chars` characters of
+        text (chat.postMessage refuses less than the documented total), shows fewer key facts.
         """
         if isinstance(reply, BriefReply):
-            return self._brief(reply, interactive, shared_by, recompose, max_text_chars)
+            return self._brief(reply, interactive, shared_by, max_text_chars)
         payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
         problems = check_message(payload)
         if not problems:
@@ -82,7 +79,6 @@ class MessageBuilder:
         reply: BriefReply,
         interactive: bool,
         shared_by: str | None,
-        recompose: Recompose | None,
         max_text_chars: int,
     ) -> dict[str, Any]:
         def fits(payload: dict[str, Any]) -> bool:
@@ -93,19 +89,16 @@ class MessageBuilder:
         payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
         if fits(payload):
             return payload
-        if recompose is None:
-            raise ValueError("a brief that breaks Slack's limits needs `recompose` to be cut")
-        # Binary search for the most key facts that fit; 0 facts always fits.
-        # Upper bound: one block per fact, and the facts' raw text must fit the message's text
-        # budget (escaping only lengthens it); then binary search for the most that fit.
+        # Binary search for the most key facts that fit. Upper bound: one block per fact, and
+        # the facts' raw text must fit the message's text budget (escaping only lengthens it).
+        brief = reply.brief
         facts_in_budget = _text_budget_facts(reply, max_text_chars)
-        low, high = 0, min(len(reply.brief.facts) - 1, MAX_BLOCKS, facts_in_budget)
+        low, high = 0, min(len(brief.facts) - 1, MAX_BLOCKS, facts_in_budget)
         best: dict[str, Any] | None = None
         while low <= high:
             middle = (low + high) // 2
-            candidate = self._payload(
-                recompose(middle), interactive=interactive, shared_by=shared_by
-            )
+            cut = BriefReply(first_facts(brief, middle))
+            candidate = self._payload(cut, interactive=interactive, shared_by=shared_by)
             if not fits(candidate):
                 high = middle - 1
             else:
@@ -123,26 +116,6 @@ def _text_budget_facts(reply: BriefReply, max_text_chars: int) -> int:
         if used > max_text_chars:
             return count
     return len(reply.brief.facts)
-
-
-def recompose_with(handler: CommandHandler, reply: BriefReply) -> Recompose:
-    """A `Recompose` that builds `reply`'s brief again with at most `n` key facts."""
-    brief = reply.brief
-
-    def recompose(n: int) -> BriefReply:
-        again = handler.brief_for_topic(
-            brief.topic_id,
-            query=brief.query,
-            resolved_by=brief.resolved_by,
-            full=brief.full,
-            today=brief.today,
-            max_facts=n,
-        )
-        if not isinstance(again, BriefReply):  # the topic vanished in a reload meanwhile
-            raise ValueError(f"topic {brief.topic_id!r} is no longer in the fact base")
-        return again
-
-    return recompose
 
 
 def _section(text: str) -> dict[str, Any]:

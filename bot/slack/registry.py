@@ -1,13 +1,56 @@
-"""What the Slack app registers, in one place: the manifests in `deploy/` are tested against it."""
+"""What the Slack app answers and needs, in one place: listeners register from it, and the
+manifests in `deploy/` are tested against it (`tests/test_manifests.py`).
+
+Each `Route` pairs what a manifest names (a slash command, a bot event subscription, an action
+id) with how Bolt matches that request: its constraint and any matchers.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 EVENTS_PATH = "/slack/events"
 """The one HTTP route Slack sends slash commands, events and interactivity to."""
 
-SLASH_COMMANDS = ("/brief",)
-BOT_EVENTS = ("app_mention", "message.im")
-ACTION_IDS = ("share_brief", "full_brief", "suggest_N")
+Constraint = str | re.Pattern[str] | dict[str, Any]
+Matcher = Callable[..., Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One kind of request: its name in the manifests and Bolt's constraint and matchers for it."""
+
+    name: str
+    constraint: Constraint
+    matchers: tuple[Matcher, ...] = ()
+
+
+async def in_direct_message(event: dict[str, Any]) -> bool:
+    """Bolt matcher: a message in a direct conversation with the bot (`message.im`)."""
+    return event.get("channel_type") == "im"
+
+
+PERSON_SUBTYPES = (None, "file_share", "thread_broadcast", "me_message")
+"""Message subtypes written by a person. Others (`bot_message`, `message_changed`,
+`message_deleted`, `channel_join`, ...) are edits, deletions or notices, never questions."""
+
+BRIEF = Route("/brief", "/brief")
+"""A slash command is matched by its name."""
+MENTION = Route("app_mention", {"type": "app_mention"})
+DIRECT_MESSAGE = Route(
+    "message.im", {"type": "message", "subtype": PERSON_SUBTYPES}, (in_direct_message,)
+)
+BUTTONS = Route(
+    "share_brief|full_brief|suggest_N", re.compile(r"^(?:share_brief|full_brief|suggest_\d+)$")
+)
+"""The buttons on briefs and on not-found answers (one listener answers all three)."""
+
+COMMANDS: Mapping[str, Route] = {BRIEF.name: BRIEF}
+EVENTS: Mapping[str, Route] = {MENTION.name: MENTION, DIRECT_MESSAGE.name: DIRECT_MESSAGE}
+ACTIONS: Mapping[str, Route] = {BUTTONS.name: BUTTONS}
 
 BOT_SCOPES = (
     "app_mentions:read",  # app_mention events

@@ -33,7 +33,7 @@ from bot.slack.limits import (
     POST_MESSAGE_BLOCKS_TEXT_BUDGET,
     ensure_within_limits,
 )
-from bot.slack.messages import MessageBuilder, recompose_with
+from bot.slack.messages import MessageBuilder
 from bot.slack.sending import (
     MAX_ATTEMPTS,
     RETRY_BASE_SECONDS,
@@ -129,13 +129,8 @@ class SlackServices:
         if cached is not None:
             self._cache.move_to_end(key)  # type: ignore[arg-type]
             return cached
-        recompose = recompose_with(self.handler, reply) if isinstance(reply, BriefReply) else None
         built = self.builder.build(
-            reply,
-            interactive=interactive,
-            shared_by=shared_by,
-            recompose=recompose,
-            max_text_chars=max_text_chars,
+            reply, interactive=interactive, shared_by=shared_by, max_text_chars=max_text_chars
         )
         if key:
             self._cache[key] = built
@@ -156,8 +151,6 @@ class SlackServices:
                 b.full,
                 b.today,
                 b.resolved_by,
-                len(b.facts),
-                b.stale,
                 b.upcoming,
                 interactive,
                 shared_by,

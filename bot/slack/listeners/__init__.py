@@ -1,15 +1,18 @@
-"""Bolt listeners, one module per kind: slash commands, events, interactive actions."""
+"""Bolt listeners, one package per kind (commands, events, actions), each with `register(app)`.
+
+Listeners are module-level functions: they take what Bolt injects, reach the services through
+the context (`bot.slack.middleware.services_of`) and register from `bot.slack.registry`.
+"""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.listeners import actions, commands, events
-from bot.slack.services import SlackServices
 
 
-def register(app: AsyncApp, services: SlackServices) -> None:
+def register(app: AsyncApp) -> None:
     """Register every listener on `app`."""
-    commands.register(app, services)
-    events.register(app, services)
-    actions.register(app, services)
+    commands.register(app)
+    events.register(app)
+    actions.register(app)

@@ -27,7 +27,7 @@ from bot.reminders.cli import (
     rules_path,
     run_reminder_command,
 )
-from bot.reminders.rules import REMINDERS_FILE, load_reminder_rules
+from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
 from bot.replies import (
     ErrorReply,
@@ -191,9 +191,8 @@ def _run(
     holder = KnowledgeHolder(loaded.knowledge)
     renderer = Renderer(settings.templates_dir)
     if args.command == "reminders":
-        warnings = [p for p in loaded.problems if p.path.endswith(REMINDERS_FILE)]
         return run_reminder_command(
-            args, settings, holder.current, renderer, out, problems=warnings
+            args, settings, holder.current, renderer, out, problems=loaded.rule_problems
         )
     handler = CommandHandler(holder, stale_days=settings.stale_days, today=settings.today)
     if args.command == "brief":

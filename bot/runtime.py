@@ -117,7 +117,7 @@ class Runtime:
         started = time.perf_counter()
         result = _load(settings)
         if result.knowledge is None:
-            rule_errors = [p for p in result.errors if p.path.endswith("reminders.yaml")]
+            rule_errors = [p for p in result.rule_problems if p.severity == "error"]
             if rule_errors and len(rule_errors) == len(result.errors):
                 raise StartupError(
                     "the reminder rules have errors (run `briefbot check`):",

@@ -56,6 +56,8 @@ class LoadResult:
 
     knowledge: Knowledge | None
     problems: list[Problem]
+    rule_problems: list[Problem] = field(default_factory=list)
+    """The part of `problems` found in `reminders.yaml`."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -82,8 +84,8 @@ def load_knowledge(
     )
     problems = [*report.problems, *rule_problems]
     if any(p.severity == "error" for p in rule_problems):
-        return LoadResult(None, problems)
-    return LoadResult(Knowledge.build(report.factbase, schedule), problems)
+        return LoadResult(None, problems, rule_problems)
+    return LoadResult(Knowledge.build(report.factbase, schedule), problems, rule_problems)
 
 
 def load_schedule(

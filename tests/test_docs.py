@@ -31,8 +31,8 @@ def test_admin_commands_are_documented_where_they_work(monkeypatch: pytest.Monke
     out = io.StringIO()
     assert main(["console"], stdout=out, stdin=io.StringIO("/brief gaps\n/brief reload\n")) == 0
     assert out.getvalue().split("\n\n")[:2] == [
-        "Knowledge gaps are not recorded here.",
-        "Reloading is not available here.",
+        "`gaps` works in Slack; here, run `briefbot gaps`.",
+        "`reload` works in Slack; here, run `briefbot reload`.",
     ]
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert "In Slack, admins also have `/brief gaps`, `/brief review` and `/brief reload`" in readme

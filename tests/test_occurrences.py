@@ -543,15 +543,14 @@ def test_upcoming_fits_the_command_handler_and_filters_by_topic(factbase: FactBa
     schedule = ReminderSchedule(
         [*all_rules(), rule("mine", fact_id="f1", topic_id="alpha")], NZ, CHANNEL
     )
-    knowledge = Knowledge.build(factbase)
-    items = schedule.upcoming(knowledge, dt.date(2025, 9, 1), 7, None)
+    items = schedule.upcoming(factbase, dt.date(2025, 9, 1), 7, None)
     assert [(i.when, i.label) for i in items] == [
         ("Thu 4 Sep 2025 09:00 NZST", "1st anniversary of the joint")
     ]
-    assert schedule.upcoming(knowledge, dt.date(2025, 9, 1), 7, "beta") == items
-    assert schedule.upcoming(knowledge, dt.date(2025, 9, 1), 7, "alpha") == items  # 2nd topic
-    assert schedule.upcoming(knowledge, dt.date(2025, 12, 25), 7, "beta") == ()
-    handler = CommandHandler(KnowledgeHolder(knowledge), upcoming=schedule.upcoming)
+    assert schedule.upcoming(factbase, dt.date(2025, 9, 1), 7, "beta") == items
+    assert schedule.upcoming(factbase, dt.date(2025, 9, 1), 7, "alpha") == items  # 2nd topic
+    assert schedule.upcoming(factbase, dt.date(2025, 12, 25), 7, "beta") == ()
+    handler = CommandHandler(KnowledgeHolder(Knowledge.build(factbase, schedule)))
     reply = handler.handle("upcoming 7", today=dt.date(2025, 9, 1))
     assert isinstance(reply, UpcomingReply)
     assert reply.items == items

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from bot.cli import main
 from bot.config import Settings
-from bot.factbase import load_factbase
 from bot.reminders.cli import add_reminder_commands, run_reminder_command
 from bot.render import Renderer
-from bot.state import Knowledge
+from bot.state import load_knowledge
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,10 +52,17 @@ def run(
     settings = Settings(
         seeds_dir=seeds, templates_dir=REPO / "templates", timezone=NZ, reminder_channel=channel
     )
-    knowledge = Knowledge.build(load_factbase(seeds).require())
+    loaded = load_knowledge(seeds, timezone=NZ, default_channel=channel)
     out, err = io.StringIO(), io.StringIO()
     code = run_reminder_command(
-        args, settings, knowledge, Renderer(settings.templates_dir), out, stderr=err, now=now
+        args,
+        settings,
+        loaded.require(),
+        Renderer(settings.templates_dir),
+        out,
+        stderr=err,
+        now=now,
+        problems=loaded.rule_problems,
     )
     return code, out.getvalue(), err.getvalue()
 
@@ -180,14 +187,18 @@ def test_export_writes_an_icalendar_file_that_parses_back(seeds: Path, tmp_path:
     assert joint.decoded("DTSTAMP") == NOW
 
 
-def test_bad_rules_stop_the_command_with_file_and_line(seeds: Path) -> None:
+def test_bad_rules_stop_the_command_with_file_and_line(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (seeds / "reminders.yaml").write_text(
         RULES + "- id: broken\n  kind: deadline\n  title: T\n  due: 2025-02-30\n", encoding="utf-8"
     )
-    code, out, err = run(seeds, "upcoming")
-    assert code == 2 and out == ""
+    monkeypatch.setenv("BRIEFBOT_SEEDS_DIR", str(seeds))
+    out = io.StringIO()
+    code = main(["reminders", "upcoming"], stdout=out)
+    err = capsys.readouterr().err
+    assert code == 2 and out.getvalue() == ""
     assert "seeds/reminders.yaml:16: error: rule 'broken': due: '2025-02-30' is not a date" in err
-    assert "1 error(s)" in err
 
 
 def test_subcommand_is_required_and_days_are_checked() -> None:

@@ -9,6 +9,7 @@ markup the bot builds itself (`Safe` values from the `link` filter) passes unesc
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from json.encoder import encode_basestring as _json_string
@@ -228,11 +229,13 @@ def reply_as_json(reply: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Tuples as lists, so that a reply's fields are JSON."""
+    """Tuples as lists and dates as ISO text, so that a reply's fields are JSON."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, dt.date):  # dates and datetimes
+        return value.isoformat()
     return value
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -496,7 +495,7 @@ def test_channel_topic_and_missing_fact(factbase: FactBase) -> None:
     ]
 
 
-def test_ten_thousand_rules_over_a_year_in_under_a_second(factbase: FactBase) -> None:
+def test_ten_thousand_rules_over_a_year_come_out_in_time_order(factbase: FactBase) -> None:
     ids = ["joint", "month", "leap", "range", "saturday", "gap-2025", "back-2026"]
     rules = []
     for i in range(10_000):
@@ -506,11 +505,9 @@ def test_ten_thousand_rules_over_a_year_in_under_a_second(factbase: FactBase) ->
             rules.append(
                 rule(f"d{i}", RuleKind.DEADLINE, due=PartialDate(2026, 1 + i % 12, 1 + i % 28))
             )
-    began = time.perf_counter()
     found = occurrences(rules, factbase, "2026-01-01T00:00", "2027-01-01T00:00")
-    elapsed = time.perf_counter() - began
-    assert len(found) > 20_000
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert len(found) > 20_000  # how fast: bench/reminders.py (occurrences for 10,000 rules)
+    assert [o.utc for o in found] == sorted(o.utc for o in found)
 
 
 def test_ordinals() -> None:

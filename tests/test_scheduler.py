@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,10 +34,14 @@ def test_the_tick_is_a_cron_trigger_in_the_teams_zone_without_jitter() -> None:
 def test_scheduled_ticks_post_each_due_reminder_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
     rig = Rig(tmp_path, fake_slack, deadline_rules(3))
     ticks: list[dt.datetime] = []
+    ticked = threading.Condition()
 
     def run_due(now: dt.datetime):  # type: ignore[no-untyped-def]
-        ticks.append(now)
-        return rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+        result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+        with ticked:
+            ticks.append(now)
+            ticked.notify_all()
+        return result
 
     scheduler = ReminderScheduler(run_due, NZ, cron={"second": "*"})
     scheduler.start()
@@ -46,9 +49,8 @@ def test_scheduled_ticks_post_each_due_reminder_once(tmp_path: Path, fake_slack:
         job = scheduler.scheduler.get_job(JOB_ID)
         assert job is not None and job.trigger.timezone == NZ
         fake_slack.wait_for("chat.postMessage", count=3, timeout=10)
-        deadline = time.monotonic() + 10
-        while len(ticks) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with ticked:
+            ticked.wait_for(lambda: len(ticks) >= 3, timeout=10)
     finally:
         scheduler.shutdown()
         rig.database.dispose()

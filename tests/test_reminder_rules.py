@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from bot.dates import PartialDate
 from bot.factbase import FactBase, load_factbase
@@ -39,8 +40,7 @@ def factbase(tmp_path_factory: pytest.TempPathFactory) -> FactBase:
     return load_factbase(seeds).require()
 
 
-def load(tmp_path: Path, factbase: FactBase, text: str
-         ) -> tuple[list[ReminderRule], list[str]]:
+def load(tmp_path: Path, factbase: FactBase, text: str) -> tuple[list[ReminderRule], list[str]]:
     path = tmp_path / "seeds" / "reminders.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -54,7 +54,9 @@ def test_real_seeds_reminders_load_without_errors() -> None:
     assert [p for p in problems if p.severity == "error"] == []
     # The issue's year-only examples are kept, with a warning that nothing is posted for them.
     assert sorted(p.message.split(":")[0] for p in problems) == [
-        "rule 'boe-declaration'", "rule 'nz-nato-formal-cooperation'"]
+        "rule 'boe-declaration'",
+        "rule 'nz-nato-formal-cooperation'",
+    ]
     by_id = {r.id: r for r in rules}
     assert by_id["rok-joint-statement"].fact_id == "rok-nz-joint-statement-2024-09-04"
     assert by_id["vilnius-summit"].weekend is WeekendPolicy.PREVIOUS_WORKING_DAY
@@ -78,7 +80,10 @@ def test_year_only_facts_of_the_issue_are_kept_but_never_posted(tmp_path: Path) 
 
 
 def test_defaults_by_kind(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: ann
           kind: anniversary
           fact: f1
@@ -89,7 +94,8 @@ def test_defaults_by_kind(tmp_path: Path, factbase: FactBase) -> None:
           title: the plan
         - id: weekly
           kind: digest
-        """)
+        """,
+    )
     assert problems == []
     ann, dead, weekly = rules
     assert ann.weekend is WeekendPolicy.SAME_DAY
@@ -104,7 +110,10 @@ def test_defaults_by_kind(tmp_path: Path, factbase: FactBase) -> None:
 
 
 def test_every_field_can_be_set(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: dead
           kind: deadline
           fact: f-range
@@ -122,7 +131,8 @@ def test_every_field_can_be_set(tmp_path: Path, factbase: FactBase) -> None:
           weekday: fri
           horizon_days: 28
           topic: alpha
-        """)
+        """,
+    )
     assert problems == []
     dead, weekly = rules
     assert dead.lead_days == (14, 1, 0)
@@ -135,91 +145,190 @@ def test_every_field_can_be_set(tmp_path: Path, factbase: FactBase) -> None:
 
 
 BAD_RULES = [
-    pytest.param("- id: a\n  kind: anniversary\n  fact: ghost\n  title: T\n",
-                 3, "unknown fact 'ghost'", id="unknown-fact"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: 2025-02-30\n",
-                 4, "'2025-02-30' is not a date: day 30 is not in 01-28", id="impossible-date"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: '2025-13'\n",
-                 4, "month 13 is not 01-12", id="impossible-month"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: [7, -3]\n",
-                 5, "lead time -3 is below zero", id="negative-lead"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: [7, 7]\n",
-                 5, "lead time 7 is listed twice", id="repeated-lead"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: soon\n",
-                 5, "lead_days must be a list", id="lead-not-a-list"),
-    pytest.param("- id: a\n  kind: digest\n  time: '25:00'\n",
-                 3, "time '25:00' is not a time of day", id="bad-time"),
-    pytest.param("- id: a\n  kind: digest\n  time: 25:00\n",
-                 3, 'time must be quoted, e.g. time: "25:00"', id="unquoted-time"),
-    pytest.param("- id: a\n  kind: digest\n  time: nine\n",
-                 3, "time 'nine' must be HH:MM", id="time-not-hh-mm"),
-    pytest.param("- id: a\n  kind: digest\n  timezone: Pacific/Atlantis\n",
-                 3, "unknown time zone 'Pacific/Atlantis'", id="unknown-zone"),
-    pytest.param("- id: a\n  kind: digest\n  timezone: ../../etc/passwd\n",
-                 3, "unknown time zone", id="zone-path"),
-    pytest.param("- id: a\n  kind: digest\n  weekend: sometimes\n",
-                 3, "weekend 'sometimes' must be one of same_day, previous_working_day, "
-                    "next_working_day", id="bad-weekend"),
-    pytest.param("- id: a\n  kind: anniversary\n  fact: f-undated\n  title: T\n",
-                 3, "fact 'f-undated' has no date", id="undated-anniversary"),
-    pytest.param("- id: a\n  kind: deadline\n  fact: f-undated\n  title: T\n",
-                 3, "fact 'f-undated' has no date: give the deadline a due date",
-                 id="undated-deadline"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n",
-                 1, "a deadline needs a fact, a due date, or both", id="deadline-without-date"),
-    pytest.param("- id: a\n  kind: digest\n  colour: red\n",
-                 3, "unknown field 'colour'", id="unknown-field"),
-    pytest.param("- id: a\n  kind: anniversary\n  fact: f1\n  title: T\n  lead_days: [1]\n",
-                 5, "field 'lead_days' does not apply to anniversary rules (only deadline)",
-                 id="field-of-another-kind"),
-    pytest.param("- id: a\n  kind: anniversary\n  fact: f1\n",
-                 1, "missing field 'title'", id="missing-title"),
-    pytest.param("- id: a\n  kind: anniversary\n  title: T\n",
-                 1, "missing field 'fact'", id="missing-fact"),
+    pytest.param(
+        "- id: a\n  kind: anniversary\n  fact: ghost\n  title: T\n",
+        3,
+        "unknown fact 'ghost'",
+        id="unknown-fact",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: 2025-02-30\n",
+        4,
+        "'2025-02-30' is not a date: day 30 is not in 01-28",
+        id="impossible-date",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: '2025-13'\n",
+        4,
+        "month 13 is not 01-12",
+        id="impossible-month",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: [7, -3]\n",
+        5,
+        "lead time -3 is below zero",
+        id="negative-lead",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: [7, 7]\n",
+        5,
+        "lead time 7 is listed twice",
+        id="repeated-lead",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: 2025\n  lead_days: soon\n",
+        5,
+        "lead_days must be a list",
+        id="lead-not-a-list",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  time: '25:00'\n",
+        3,
+        "time '25:00' is not a time of day",
+        id="bad-time",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  time: 25:00\n",
+        3,
+        'time must be quoted, e.g. time: "25:00"',
+        id="unquoted-time",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  time: nine\n",
+        3,
+        "time 'nine' must be HH:MM",
+        id="time-not-hh-mm",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  timezone: Pacific/Atlantis\n",
+        3,
+        "unknown time zone 'Pacific/Atlantis'",
+        id="unknown-zone",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  timezone: ../../etc/passwd\n",
+        3,
+        "unknown time zone",
+        id="zone-path",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  weekend: sometimes\n",
+        3,
+        "weekend 'sometimes' must be one of same_day, previous_working_day, next_working_day",
+        id="bad-weekend",
+    ),
+    pytest.param(
+        "- id: a\n  kind: anniversary\n  fact: f-undated\n  title: T\n",
+        3,
+        "fact 'f-undated' has no date",
+        id="undated-anniversary",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  fact: f-undated\n  title: T\n",
+        3,
+        "fact 'f-undated' has no date: give the deadline a due date",
+        id="undated-deadline",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n",
+        1,
+        "a deadline needs a fact, a due date, or both",
+        id="deadline-without-date",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  colour: red\n", 3, "unknown field 'colour'", id="unknown-field"
+    ),
+    pytest.param(
+        "- id: a\n  kind: anniversary\n  fact: f1\n  title: T\n  lead_days: [1]\n",
+        5,
+        "field 'lead_days' does not apply to anniversary rules (only deadline)",
+        id="field-of-another-kind",
+    ),
+    pytest.param(
+        "- id: a\n  kind: anniversary\n  fact: f1\n", 1, "missing field 'title'", id="missing-title"
+    ),
+    pytest.param(
+        "- id: a\n  kind: anniversary\n  title: T\n", 1, "missing field 'fact'", id="missing-fact"
+    ),
     pytest.param("- id: a\n  title: T\n", 1, "missing field 'kind'", id="missing-kind"),
     pytest.param("- kind: digest\n", 1, "missing field 'id'", id="missing-id"),
     pytest.param("- id: A b\n  kind: digest\n", 1, "id must be a slug", id="bad-id"),
     pytest.param("- id: a\n  kind: birthday\n", 2, "kind 'birthday' must be one of", id="bad-kind"),
-    pytest.param("- id: a\n  kind: digest\n  channel: '#general'\n",
-                 3, "channel '#general' must be a channel id", id="bad-channel"),
-    pytest.param("- id: a\n  kind: digest\n  topic: gamma\n",
-                 3, "unknown topic 'gamma'", id="unknown-topic"),
-    pytest.param("- id: a\n  kind: digest\n  horizon_days: 0\n",
-                 3, "horizon_days must be a whole number from 1 to 366", id="bad-horizon"),
-    pytest.param("- id: a\n  kind: digest\n  weekday: funday\n",
-                 3, "weekday 'funday' must be a day name", id="bad-weekday"),
-    pytest.param("- id: a\n  kind: digest\n  start_year: soon\n",
-                 3, "start_year must be a whole number", id="bad-start-year"),
-    pytest.param("- id: a\n  kind: digest\n  title: ''\n",
-                 3, "title must be non-empty text", id="empty-title"),
-    pytest.param("- id: a\n  kind: deadline\n  title: T\n  due: 2025-09-04T09:00:00\n",
-                 4, "has a time of day", id="due-with-time"),
+    pytest.param(
+        "- id: a\n  kind: digest\n  channel: '#general'\n",
+        3,
+        "channel '#general' must be a channel id",
+        id="bad-channel",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  topic: gamma\n", 3, "unknown topic 'gamma'", id="unknown-topic"
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  horizon_days: 0\n",
+        3,
+        "horizon_days must be a whole number from 1 to 366",
+        id="bad-horizon",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  weekday: funday\n",
+        3,
+        "weekday 'funday' must be a day name",
+        id="bad-weekday",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  start_year: soon\n",
+        3,
+        "start_year must be a whole number",
+        id="bad-start-year",
+    ),
+    pytest.param(
+        "- id: a\n  kind: digest\n  title: ''\n",
+        3,
+        "title must be non-empty text",
+        id="empty-title",
+    ),
+    pytest.param(
+        "- id: a\n  kind: deadline\n  title: T\n  due: 2025-09-04T09:00:00\n",
+        4,
+        "has a time of day",
+        id="due-with-time",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "line", "message"), BAD_RULES)
-def test_bad_rule_is_reported_with_file_and_line(tmp_path: Path, factbase: FactBase, text: str,
-                                                  line: int, message: str) -> None:
+def test_bad_rule_is_reported_with_file_and_line(
+    tmp_path: Path, factbase: FactBase, text: str, line: int, message: str
+) -> None:
     rules, problems = load(tmp_path, factbase, text)
     assert rules == []
-    assert any(p.startswith(f"seeds/reminders.yaml:{line}: error: ") and message in p
-               for p in problems), problems
+    assert any(
+        p.startswith(f"seeds/reminders.yaml:{line}: error: ") and message in p for p in problems
+    ), problems
 
 
 def test_duplicate_rule_id_points_at_the_first(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: weekly
           kind: digest
         - id: weekly
           kind: digest
-        """)
+        """,
+    )
     assert [r.line for r in rules] == [1]
-    assert problems == ["seeds/reminders.yaml:3: error: duplicate rule id 'weekly' "
-                        "(first at line 1)"]
+    assert problems == [
+        "seeds/reminders.yaml:3: error: duplicate rule id 'weekly' (first at line 1)"
+    ]
 
 
 def test_valid_rules_load_beside_invalid_ones(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: good
           kind: anniversary
           fact: f1
@@ -230,7 +339,8 @@ def test_valid_rules_load_beside_invalid_ones(tmp_path: Path, factbase: FactBase
           due: 2025-02-30
           lead_days: [-1]
           time: "24:00"
-        """)
+        """,
+    )
     assert [r.id for r in rules] == ["good"]
     lines = sorted(int(p.split(":")[1]) for p in problems)
     assert lines == [8, 9, 10]
@@ -249,7 +359,8 @@ def test_file_must_be_a_list_of_mappings(tmp_path: Path, factbase: FactBase) -> 
     assert problems == ["seeds/reminders.yaml:1: error: the file must be a list of reminder rules"]
     _, problems = load(tmp_path, factbase, "- id: a\n  kind: digest\n- just text\n")
     assert problems == [
-        "seeds/reminders.yaml:3: error: each rule must be a mapping (id, kind, ...)"]
+        "seeds/reminders.yaml:3: error: each rule must be a mapping (id, kind, ...)"
+    ]
 
 
 def test_missing_or_empty_file_means_no_reminders(tmp_path: Path, factbase: FactBase) -> None:
@@ -258,20 +369,29 @@ def test_missing_or_empty_file_means_no_reminders(tmp_path: Path, factbase: Fact
 
 
 def test_topic_outside_the_facts_topics_is_a_warning(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: ann
           kind: anniversary
           fact: f1
           title: the meeting
           topic: beta
-        """)
+        """,
+    )
     assert [r.topic_id for r in rules] == ["beta"]
-    assert problems == ["seeds/reminders.yaml:5: warning: rule 'ann': topic 'beta' is not one of "
-                        "fact 'f1''s topics (alpha)"]
+    assert problems == [
+        "seeds/reminders.yaml:5: warning: rule 'ann': topic 'beta' is not one of "
+        "fact 'f1''s topics (alpha)"
+    ]
 
 
 def test_month_and_range_facts_can_be_anniversaries(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, """\
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        """\
         - id: month
           kind: anniversary
           fact: f-month
@@ -280,14 +400,18 @@ def test_month_and_range_facts_can_be_anniversaries(tmp_path: Path, factbase: Fa
           kind: anniversary
           fact: f-range
           title: the summit
-        """)
+        """,
+    )
     assert problems == []
     assert [r.id for r in rules] == ["month", "range"]
 
 
 def test_field_of_another_kind_is_reported_once(tmp_path: Path, factbase: FactBase) -> None:
-    rules, problems = load(tmp_path, factbase, "- id: a\n  kind: digest\n  due: 2025-02-30\n"
-                                               "  fact: ghost\n  lead_days: [-1]\n")
+    rules, problems = load(
+        tmp_path,
+        factbase,
+        "- id: a\n  kind: digest\n  due: 2025-02-30\n  fact: ghost\n  lead_days: [-1]\n",
+    )
     assert rules == []
     assert problems == [
         "seeds/reminders.yaml:3: error: rule 'a': field 'due' does not apply to digest rules "
@@ -297,3 +421,18 @@ def test_field_of_another_kind_is_reported_once(tmp_path: Path, factbase: FactBa
         "seeds/reminders.yaml:5: error: rule 'a': field 'lead_days' does not apply to digest "
         "rules (only deadline)",
     ]
+
+
+def test_valid_rules_load_without_pythons_yaml_composer(
+    tmp_path: Path, factbase: FactBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML's pure-Python composer (10% of a `run-due`) is only for a malformed item's line."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("yaml.compose called")
+
+    monkeypatch.setattr(yaml, "compose", refuse)
+    path = tmp_path / "reminders.yaml"
+    path.write_text("- id: d1\n  kind: deadline\n  title: t\n  due: 2026-09-10\n")
+    rules, problems = load_reminder_rules(path, factbase)
+    assert [r.id for r in rules] == ["d1"] and problems == []

@@ -15,7 +15,7 @@ from typing import Any
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, Brief, UpcomingItem, compose_brief
 from bot.factbase.model import FactBase
-from bot.gaps import GapStore
+from bot.gaps import GapLog
 from bot.replies import (
     AboutReply,
     BriefReply,
@@ -78,7 +78,7 @@ class CommandHandler:
         None
     )
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
-    gaps: GapStore | None = None
+    gaps: GapLog | None = None
     reload: Callable[[], ReloadOutcome] | None = None
     _composed: dict[tuple[object, ...], Brief] = field(default_factory=dict, repr=False)
     """Briefs already composed for `_composed_owner`'s fact base and reminder rules."""

@@ -1,10 +1,13 @@
 """Reminder benchmarks: occurrences of 10,000 rules over a year, and a run-due pass that claims
-and posts 5,000 due occurrences to the fake Slack (pacing off, in its own process), on SQLite and
-PostgreSQL.
+and posts 5,000 due occurrences to the fake Slack (pacing off; the fake Slack in its own
+process), on SQLite and PostgreSQL, each beside its floor: the same HTTP client posting the same
+messages alone to the same fake Slack ("bare").
 
-    python bench/reminders.py [--rules 10000] [--due 5000] [--postgres URL]
+    python bench/reminders.py [--rules 10000] [--due 5000] [--rounds 3] [--postgres URL]
 
-PostgreSQL defaults to $BRIEFBOT_TEST_POSTGRES_URL; without it only SQLite is measured.
+Rounds interleave bare and run-due (bare, SQLite, bare, PostgreSQL, ...), so both see the same
+load on a shared machine; the table gives each one's median rate, its spread and the ratio of
+medians. PostgreSQL defaults to $BRIEFBOT_TEST_POSTGRES_URL; without it only SQLite is measured.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +36,7 @@ from bot.db import Database  # noqa: E402
 from bot.factbase import load_factbase  # noqa: E402
 from bot.reminders.delivery import ReminderDelivery, make_client  # noqa: E402
 from bot.reminders.ledger import DeliveryLedger  # noqa: E402
+from bot.reminders.messages import occurrence_payload  # noqa: E402
 from bot.reminders.occurrences import ReminderSchedule  # noqa: E402
 from bot.reminders.rules import load_reminder_rules  # noqa: E402
 from bot.render import Renderer  # noqa: E402
@@ -152,7 +157,29 @@ def separate_fake_slack() -> Iterator[str]:
         process.wait(10)
 
 
-def bench_pass(label: str, url: str, count: int) -> None:
+def bench_bare(count: int) -> float:
+    """Posts per second of the reminders' HTTP client posting the same messages alone."""
+    factbase, schedule = load(Path(tempfile.mkdtemp()), due_rules(count))
+    renderer = Renderer(ROOT / "templates")
+    now = DUE + dt.timedelta(minutes=1)
+    due = schedule.occurrences(factbase, now - dt.timedelta(days=1), now)
+    payloads = [
+        (occ.channel or "C0TEAM", occurrence_payload(renderer, occ, schedule, factbase, late=False))
+        for occ in due
+    ]
+    with separate_fake_slack() as base_url:
+        client = make_client("xoxb-bench", base_url)
+        began = time.perf_counter()
+        for channel, payload in payloads:
+            client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **payload
+            )
+        elapsed = time.perf_counter() - began
+    return len(payloads) / elapsed
+
+
+def bench_pass(label: str, url: str, count: int) -> float:
+    """Posts per second of one run-due pass posting `count` due reminders (a fresh database)."""
     factbase, schedule = load(Path(tempfile.mkdtemp()), due_rules(count))
     database = Database(url)
     with separate_fake_slack() as base_url:
@@ -178,37 +205,63 @@ def bench_pass(label: str, url: str, count: int) -> None:
     ledger = TimedLedger.seconds
     other = elapsed - client.seconds - ledger
     print(
-        f"run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
+        f"  run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
         f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
         f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
         f"rules + rendering {other:.2f} s ({other / elapsed:.0%})"
     )
+    return count / elapsed
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh schema on the PostgreSQL at `url`, dropped afterwards; yields a URL using it."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _spread(rates: list[float]) -> str:
+    return f"{statistics.median(rates):,.0f}/s ({min(rates):,.0f}–{max(rates):,.0f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("BRIEFBOT_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     bench_occurrences(args.rules)
-    tmp = Path(tempfile.mkdtemp())
-    bench_pass("SQLite", f"sqlite:///{tmp / 'bench.db'}", args.due)
-    if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.postgres else "?"
-        try:
-            bench_pass(
-                "PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}", args.due
-            )
-        finally:
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    else:
+    labels = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
+    rates: dict[str, list[float]] = {label: [] for label in labels}
+    bare: dict[str, list[float]] = {label: [] for label in labels}
+    for round_ in range(1, args.rounds + 1):
+        print(f"round {round_}")
+        for label in labels:
+            bare[label].append(bench_bare(args.due))
+            print(f"  bare client {label:6}: {bare[label][-1]:,.0f}/s")
+            if label == "SQLite":
+                tmp = Path(tempfile.mkdtemp())
+                rates[label].append(bench_pass(label, f"sqlite:///{tmp / 'bench.db'}", args.due))
+            else:
+                with postgres_schema(args.postgres) as url:
+                    rates[label].append(bench_pass(label, url, args.due))
+    print()
+    print("| database | bare client | run-due | ratio of medians |")
+    print("|---|---|---|---|")
+    for label in labels:
+        ratio = statistics.median(rates[label]) / statistics.median(bare[label])
+        print(f"| {label} | {_spread(bare[label])} | {_spread(rates[label])} | {ratio:.2f} |")
+    if not args.postgres:
         print("PostgreSQL: skipped (set BRIEFBOT_TEST_POSTGRES_URL or --postgres)")
 
 

@@ -16,7 +16,7 @@ from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
 from bot.curate.review import curator_review
 from bot.factbase.model import FactBase
-from bot.gaps import GapStore
+from bot.gaps import GapLog
 from bot.replies import (
     AboutReply,
     BriefReply,
@@ -153,7 +153,7 @@ class CommandHandler:
     stale_days: int = DEFAULT_STALE_DAYS
     today: Callable[[], dt.date] = dt.date.today
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
-    gaps: GapStore | None = None
+    gaps: GapLog | None = None
     reload: Callable[[], ReloadOutcome] | None = None
 
     def handle(

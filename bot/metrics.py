@@ -6,6 +6,8 @@ outcome, the fact base's size and load time, and Slack API errors by method and 
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -63,6 +65,28 @@ class Metrics:
             ["method", "error"],
             registry=r,
         )
+
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, cached: `labels` validates and locks on every call."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def observe_request(
+        self, command: str, outcome: str, seconds: float, *, resolved_by: str | None = None
+    ) -> None:
+        """Count and time one answered request, and how its query was resolved (None: not a
+        brief; "" : not found)."""
+        self.child(self.requests, command, outcome).inc()
+        self.child(self.latency, command).observe(seconds)
+        if resolved_by:
+            self.child(self.resolutions, resolved_by).inc()
+        elif resolved_by == "":
+            self.resolution_misses.inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

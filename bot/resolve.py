@@ -14,7 +14,6 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import product
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
@@ -313,19 +312,32 @@ def _suggestion_names(names: dict[str, str]) -> dict[str, list[tuple[str, float]
 
 def _word_postings(factbase: FactBase) -> dict[str, dict[str, float]]:
     """For each word of the facts (statements and quotes) and of topic titles and aliases, the
-    topics it occurs in, weighted: idf * (1 + log(number of the topic's facts with the word))."""
-    pairs: Counter[tuple[str, str]] = Counter()  # (word, topic) -> facts; counted in C
+    topics it occurs in, weighted: idf * (1 + log(number of the topic's facts with the word)).
+
+    Time and memory grow linearly with the facts: each topic's words are counted in C
+    (`Counter.update`), no (word, topic) pair object is ever made, each topic's counts are
+    dropped as they are folded into the postings, and equal weights share one float.
+    """
+    per_topic: dict[str, Counter[str]] = defaultdict(Counter)  # topic -> word -> facts
     for fact in factbase.facts.values():
         text = " ".join([fact.statement, *(c.quote for c in fact.citations)])
-        pairs.update(product(set(words(text)), fact.topics))
+        fact_words = set(words(text))
+        for topic_id in fact.topics:
+            per_topic[topic_id].update(fact_words)
     for topic in factbase.topics.values():
-        pairs.update(product(set(words(f"{topic.title} {' '.join(topic.aliases)}")), [topic.id]))
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for (word, topic_id), n in pairs.items():
-        counts[word][topic_id] = n
+        per_topic[topic.id].update(set(words(f"{topic.title} {' '.join(topic.aliases)}")))
+    topics_with: Counter[str] = Counter()  # word -> topics
+    for counted in per_topic.values():
+        topics_with.update(counted.keys())
     topic_count = max(len(factbase.topics), 1)
-    postings = {}
-    for word, topics in counts.items():
-        idf = math.log(1 + topic_count / len(topics))
-        postings[word] = {t: idf * (1 + math.log(n)) for t, n in topics.items()}
-    return postings
+    weights: dict[int, dict[int, float]] = defaultdict(dict)  # topics -> facts -> weight
+    postings: dict[str, dict[str, float]] = defaultdict(dict)
+    for topic_id in list(per_topic):
+        for word, n in per_topic.pop(topic_id).items():
+            df = topics_with[word]
+            weight = weights[df].get(n)
+            if weight is None:
+                idf = math.log(1 + topic_count / df)
+                weight = weights[df][n] = idf * (1 + math.log(n))
+            postings[word][topic_id] = weight
+    return dict(postings)

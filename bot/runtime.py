@@ -21,8 +21,8 @@ from bot.access import AccessPolicy
 from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
+from bot.db.gaps import GapStore
 from bot.factbase.loader import iter_problem_lines
-from bot.gaps import GapStore
 from bot.metrics import Metrics
 from bot.reminders.delivery import ReminderDelivery, make_client
 from bot.reminders.ledger import DeliveryLedger

@@ -22,8 +22,8 @@ from bot.cli import EXIT_NOT_FOUND, EXIT_OK, main
 from bot.commands import COMMANDS, CommandHandler
 from bot.curate.review import ReviewReply
 from bot.db import Database
+from bot.db.gaps import GapStore
 from bot.factbase import FactBase, load_factbase
-from bot.gaps import GapStore
 from bot.render import TEXT, Renderer, reply_as_json
 from bot.replies import (
     AboutReply,

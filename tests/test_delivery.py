@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from bot.db import Database
 from bot.factbase import FactBase, load_factbase
@@ -20,6 +21,7 @@ from bot.reminders.ledger import (
     MISSED,
     POSTED,
     RETRY,
+    SENDING,
     SKIPPED,
     DeliveryLedger,
 )
@@ -454,3 +456,40 @@ def test_posting_where_the_bot_is_not_a_member_records_a_clear_reason(
     assert row is not None and row.status == RETRY
     assert row.error is not None and "not_in_channel" in row.error
     assert f"invite @briefbot to {CHANNEL}" in row.error
+
+
+def test_a_pass_commits_one_transaction_per_post_each_post_recorded_with_the_next_fence(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(6))
+    commits: list[int] = []
+    event.listen(rig.database.engine, "commit", lambda _conn: commits.append(1))
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    pass_commits = len(commits)
+    assert result.posted == 6
+    assert {r.key: r.status for r in rig.ledger.log()} == {
+        f"d{i:03d}:2026-09-10:0": POSTED for i in range(6)
+    }
+    # first start, known keys, one claim batch, one fencing check per post (recording the post
+    # before it), what is owed, and the last post's record
+    assert pass_commits == 1 + 1 + 1 + 6 + 1 + 1
+    rig.database.dispose()
+
+
+def test_posts_are_recorded_before_the_pass_waits_on_a_channels_pacing(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(3), pacing=1.0)
+    seen_while_waiting: list[dict[str, str]] = []
+
+    def sleep(seconds: float) -> None:
+        seen_while_waiting.append({r.key: r.status for r in rig.ledger.log()})
+        rig.clock.sleep(seconds)
+
+    rig.delivery._sleep = sleep
+    rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert [sorted(s.values()) for s in seen_while_waiting] == [
+        [POSTED, SENDING, SENDING],
+        [POSTED, POSTED, SENDING],
+    ]
+    rig.database.dispose()

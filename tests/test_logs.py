@@ -6,6 +6,7 @@ import json
 import logging
 
 from bot.logs import JsonFormatter, ReadableFormatter
+from bot.metrics import Metrics
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
@@ -32,3 +33,27 @@ def test_uvicorns_colour_copy_of_the_message_stays_out_of_json_logs() -> None:
     data = json.loads(JsonFormatter().format(entry))
     assert "color_message" not in data
     assert data["message"] == "Started server"
+
+
+def test_request_metrics_through_cached_children_are_exposed_like_direct_ones() -> None:
+    metrics = Metrics()
+    for _ in range(3):
+        metrics.observe_request("/brief", "brief", 0.002, resolved_by="alias")
+    metrics.observe_request("/brief", "not_found", 0.001, resolved_by="")
+    assert metrics.child(metrics.requests, "/brief", "brief") is metrics.child(
+        metrics.requests, "/brief", "brief"
+    )
+    text = metrics.exposition().decode()
+    assert 'briefbot_requests_total{command="/brief",outcome="brief"} 3.0' in text
+    assert 'briefbot_resolutions_total{method="alias"} 3.0' in text
+    assert "briefbot_resolution_misses_total 1.0" in text
+    assert 'briefbot_request_seconds_count{command="/brief"} 4.0' in text
+
+
+def test_json_lines_keep_the_millisecond_utc_time_and_every_extra() -> None:
+    record = logging.LogRecord("bot.slack", logging.INFO, "", 0, "request", None, None)
+    record.created = 1_795_000_000.4996
+    record.topic = "nato"
+    data = json.loads(JsonFormatter().format(record))
+    assert data["time"] == "2026-11-18T11:06:40.499+00:00"
+    assert data["topic"] == "nato" and data["message"] == "request"

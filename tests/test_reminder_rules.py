@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from bot.dates import PartialDate
 from bot.factbase import FactBase, load_factbase
@@ -420,3 +421,18 @@ def test_field_of_another_kind_is_reported_once(tmp_path: Path, factbase: FactBa
         "seeds/reminders.yaml:5: error: rule 'a': field 'lead_days' does not apply to digest "
         "rules (only deadline)",
     ]
+
+
+def test_valid_rules_load_without_pythons_yaml_composer(
+    tmp_path: Path, factbase: FactBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML's pure-Python composer (10% of a `run-due`) is only for a malformed item's line."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("yaml.compose called")
+
+    monkeypatch.setattr(yaml, "compose", refuse)
+    path = tmp_path / "reminders.yaml"
+    path.write_text("- id: d1\n  kind: deadline\n  title: t\n  due: 2026-09-10\n")
+    rules, problems = load_reminder_rules(path, factbase)
+    assert [r.id for r in rules] == ["d1"] and problems == []

@@ -177,7 +177,7 @@ def _gap_groups(settings: Settings) -> tuple[list[GapGroup] | None, str]:
 
     from bot.commands import GAPS_DAYS
     from bot.db import make_engine
-    from bot.gaps import GapStore
+    from bot.db.gaps import GapStore
 
     url = settings.database_url
     if url.startswith("sqlite"):

@@ -20,7 +20,6 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.factbase.model import FactBase
 from bot.factbase.problems import Problem
-from bot.reminders.ical import export_ics
 from bot.reminders.occurrences import Occurrence, ReminderSchedule, local_datetime
 from bot.reminders.rules import REMINDERS_FILE
 from bot.render import Renderer
@@ -213,6 +212,8 @@ def _upcoming(args: argparse.Namespace, ctx: ReminderContext) -> int:
 
 
 def _export(args: argparse.Namespace, ctx: ReminderContext) -> int:
+    from bot.reminders.ical import export_ics  # icalendar: 30 ms of imports, only here
+
     first = args.from_date or ctx.today
     found = ctx.schedule.between_days(ctx.factbase, first, args.days)
     try:

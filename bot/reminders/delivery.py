@@ -214,8 +214,15 @@ class ReminderDelivery:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
-        result = PassResult()
         ledger = self.ledger.for_pass()
+        with ledger.session():
+            try:
+                return self._run_pass(ledger, now)
+            finally:
+                ledger.flush()  # posts not yet recorded (`DeliveryLedger.record_posted_later`)
+
+    def _run_pass(self, ledger: DeliveryLedger, now: dt.datetime) -> PassResult:
+        result = PassResult()
         served = self.snapshot()
         factbase, schedule = served.factbase, served.schedule
         owed_since = ledger.first_start(now) - LATE_AFTER
@@ -313,7 +320,7 @@ class ReminderDelivery:
             return
         error = ""
         for _attempt in range(POST_ATTEMPTS):
-            self._pace(channel)
+            self._pace(channel, ledger)
             if not ledger.hold(occ.key):
                 # The lease ran out (a stalled pass): another pass may own the claim now.
                 result.lost += 1
@@ -393,7 +400,7 @@ class ReminderDelivery:
         result: PassResult,
         started: float,
     ) -> None:
-        ledger.record_posted(occ.key, ts=ts, now=now, late=late)
+        ledger.record_posted_later(occ.key, ts=ts, now=now, late=late)
         result.posted += 1
         result.late += late
         self._on_outcome("late" if late else "posted")
@@ -443,13 +450,14 @@ class ReminderDelivery:
                 extra={"key": occ.key, "slack_error": error, "outcome": "retry"},
             )
 
-    def _pace(self, channel: str) -> None:
-        """Wait until this channel may take another post."""
+    def _pace(self, channel: str, ledger: DeliveryLedger) -> None:
+        """Wait until this channel may take another post, recording earlier posts first."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
             return
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
+            ledger.flush()
             self._sleep(wait)
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:

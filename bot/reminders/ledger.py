@@ -25,15 +25,16 @@ in the channel (message metadata) before posting again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.schema import reminder_deliveries as table
@@ -56,6 +57,11 @@ LEASE = dt.timedelta(minutes=2)
 """How long a claim stays live (wall-clock time) after its owner last renewed it. Longer than one
 post with the client's retries and a look in the channel; the owner renews before each post."""
 
+RENEW_ALL_AFTER = LEASE / 8
+"""The fencing check before each post renews the claim about to be posted; the owner's other
+live claims (a batch waiting its turn) are renewed with it once this much wall-clock time has
+passed since they last were, so they keep at least 7/8 of a lease whatever a post costs."""
+
 
 def instance_id() -> str:
     """Who claims: host, process id and a random part unique to this claimant (one pass)."""
@@ -65,6 +71,16 @@ def instance_id() -> str:
 def wall_clock() -> dt.datetime:
     """The current UTC time: what leases are measured in."""
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedRecord:
+    """A successful post waiting to be recorded: the occurrence key and Slack's ts."""
+
+    key: str
+    ts: str
+    now: dt.datetime
+    late: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +151,60 @@ class DeliveryLedger:
         self.clock = clock
         self.lease = lease
         self._dialect = engine.dialect.name
+        self._renewed_all_at: dt.datetime | None = None
+        self._unrecorded: list[PostedRecord] = []
+        self._connection: Connection | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Run this ledger's statements on one connection until the block ends (one pass).
+
+        Saves a connection check-out (and its liveness ping) per statement. On PostgreSQL the
+        session does not wait for the WAL flush at commit (`synchronous_commit` off) except
+        in the transactions that must never be lost (claims, take-overs, failures), which
+        turn it back on; the connection is then closed rather than returned to the pool, so
+        the setting never reaches other users of the engine.
+        """
+        with self.engine.connect() as connection:
+            if self._dialect == "postgresql":
+                with connection.begin():
+                    connection.execute(text("SET synchronous_commit TO OFF"))
+            self._connection = connection
+            try:
+                yield
+            finally:
+                self._connection = None
+                if self._dialect == "postgresql":
+                    connection.invalidate()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A transaction on the session's connection, or on one checked out for it.
+
+        `durable=False` (records and lease renewals) lets PostgreSQL commit without waiting
+        for the WAL flush: a record or a renewal lost in a crash is recovered from the channel,
+        or still leaves most of a lease (`RENEW_ALL_AFTER`).
+        """
+        if self._connection is None:
+            with self.engine.begin() as connection:
+                if not durable and self._dialect == "postgresql":
+                    connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                yield connection
+            return
+        with self._connection.begin():
+            if durable and self._dialect == "postgresql":
+                self._connection.execute(text("SET LOCAL synchronous_commit TO ON"))
+            yield self._connection
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection to read on: the session's (in a transaction of its own) or a new one."""
+        if self._connection is None:
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        with self._connection.begin():
+            yield self._connection
 
     def for_pass(self) -> Self:
         """The same ledger under a new owner token, for one delivery pass."""
@@ -143,7 +213,7 @@ class DeliveryLedger:
     def first_start(self, now: dt.datetime) -> dt.datetime:
         """When this ledger first ran a pass; recorded as `now` by the first call."""
         module: Any = postgresql if self._dialect == "postgresql" else sqlite
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 module.insert(reminder_ledger_start)
                 .values(id=1, started_at=now.astimezone(dt.UTC))
@@ -187,7 +257,7 @@ class DeliveryLedger:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.key)
         )
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             return {row.key for row in connection.execute(statement)}
 
     def claim(
@@ -241,7 +311,7 @@ class DeliveryLedger:
     def take_over(self, key: str, *, now: dt.datetime) -> Delivery | None:
         """Atomically re-claim a due retry or an expired claim; None if not ours."""
         condition = and_(table.c.key == key, self._owed(now))
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             before = connection.execute(select(table).where(condition)).first()
             if before is None:
                 return None
@@ -258,53 +328,88 @@ class DeliveryLedger:
         return _row(before) if changed == 1 else None
 
     def hold(self, key: str) -> bool:
-        """Renew this owner's live leases; True only if it still holds `key` (the fencing check).
+        """Renew this owner's lease of `key`; True only if it still holds it (the fencing check).
 
         Called immediately before each post: False means the lease ran out (another pass may
-        have taken the claim over), so the caller must not post. Every other live claim of this
-        owner is renewed too, so claims waiting their turn in a slow batch stay live.
+        have taken the claim over), so the caller must not post. The owner's other live claims
+        are renewed too once `RENEW_ALL_AFTER` has passed since they last were, so claims
+        waiting their turn in a slow batch stay live. Posts waiting to be recorded
+        (`record_posted_later`) are recorded in the same transaction.
         """
-        with self.engine.begin() as connection:
+        clock = self.clock()
+        renew_all = self._renewed_all_at is None or clock - self._renewed_all_at >= RENEW_ALL_AFTER
+        live = and_(
+            table.c.claimed_by == self.owner,
+            table.c.status == SENDING,
+            table.c.lease_until >= clock,
+        )
+        recording = self._unrecorded
+        with self._transaction(durable=False) as connection:
+            self._record(connection, recording)
             held = connection.execute(
                 update(table)
-                .where(
-                    and_(
-                        table.c.claimed_by == self.owner,
-                        table.c.status == SENDING,
-                        table.c.lease_until >= self.clock(),
-                    )
-                )
-                .values(lease_until=self._lease_end())
+                .where(live if renew_all else and_(live, table.c.key == key))
+                .values(lease_until=clock + self.lease)
                 .returning(table.c.key)
             )
-            return key in {row.key for row in held}
+            holds = key in {row.key for row in held}
+        del recording[:]
+        if renew_all:
+            self._renewed_all_at = clock
+        return holds
 
     def record_posted(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
-        """The post succeeded: keep Slack's ts.
+        """The post succeeded: keep Slack's ts now (with any posts waiting to be recorded)."""
+        self.record_posted_later(key, ts=ts, now=now, late=late)
+        self.flush()
 
-        On PostgreSQL this commit does not wait for the WAL flush: if a crash loses it, the row
-        stays `sending` and the next pass finds the post in the channel (its metadata) rather
-        than posting again. Claims, which must never be lost, keep synchronous commits.
+    def record_posted_later(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
+        """The post succeeded: keep Slack's ts in the next transaction, which is the next
+        post's fencing check (`hold`) or the pass's final `flush`, whichever comes first.
+
+        This saves a transaction per post. A crash before that transaction leaves the row
+        `sending`, as a crash between a post and its own record always could: once its lease
+        runs out, the next pass takes it over and finds the post in the channel (its
+        metadata) rather than posting again.
         """
-        with self.engine.begin() as connection:
-            if self._dialect == "postgresql":
-                connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            connection.execute(
-                update(table)
-                .where(table.c.key == key)
-                .values(
-                    status=POSTED,
-                    ts=ts,
-                    posted_at=now,
-                    late=int(late),
-                    error=None,
-                    attempts=table.c.attempts + 1,
-                )
-            )
+        self._unrecorded.append(PostedRecord(key, ts, now, late))
+
+    def flush(self) -> None:
+        """Record the posts waiting to be recorded, in one transaction."""
+        if self._unrecorded:
+            with self._transaction(durable=False) as connection:
+                self._record(connection, self._unrecorded)
+            self._unrecorded.clear()
+
+    def _record(self, connection: Connection, records: list[PostedRecord]) -> None:
+        """Mark `records` posted, in the caller's transaction."""
+        if not records:
+            return
+        connection.execute(
+            update(table)
+            .where(table.c.key == bindparam("posted_key"))
+            .values(
+                status=POSTED,
+                ts=bindparam("posted_ts"),
+                posted_at=bindparam("posted_now"),
+                late=bindparam("posted_late"),
+                error=None,
+                attempts=table.c.attempts + 1,
+            ),
+            [
+                {
+                    "posted_key": r.key,
+                    "posted_ts": r.ts,
+                    "posted_now": r.now,
+                    "posted_late": int(r.late),
+                }
+                for r in records
+            ],
+        )
 
     def record_skipped(self, key: str, *, reason: str, now: dt.datetime) -> bool:
         """A claimed occurrence had nothing to post; False if this owner no longer held it."""
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             changed = connection.execute(
                 update(table)
                 .where(self._mine(key))
@@ -318,7 +423,7 @@ class DeliveryLedger:
         Only while this owner holds the claim (None otherwise): a pass that lost its lease must
         not hand back a claim another pass has taken over.
         """
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             row = connection.execute(select(table.c.attempts).where(self._mine(key))).first()
             if row is None:
                 return None
@@ -339,14 +444,14 @@ class DeliveryLedger:
 
     def get(self, key: str) -> Delivery | None:
         """The row for a key, if any."""
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             row = connection.execute(select(table).where(table.c.key == key)).first()
         return _row(row) if row else None
 
     def known_keys(self, keys: list[str]) -> dict[str, str]:
         """The status of each of `keys` that has a row."""
         found: dict[str, str] = {}
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 for row in connection.execute(
@@ -357,7 +462,7 @@ class DeliveryLedger:
 
     def owed(self, now: dt.datetime) -> list[Delivery]:
         """Rows a pass may take over now: due retries and claims whose lease ran out."""
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             rows = connection.execute(
                 select(table).where(self._owed(now)).order_by(table.c.due_at, table.c.key)
             ).all()
@@ -368,5 +473,5 @@ class DeliveryLedger:
         query = select(table).order_by(table.c.due_at.desc(), table.c.key).limit(limit)
         if since is not None:
             query = query.where(table.c.due_at >= since)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return [_row(r) for r in connection.execute(query).all()]

@@ -138,11 +138,13 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
     if not isinstance(data, list):
         line = getattr(data, "line", 1)
         return [], [Problem(shown, line, "the file must be a list of reminder rules")]
-    item_lines = _sequence_item_lines(text)
+    item_lines: list[int] | None = None  # composed only for an item that is not a mapping
     rules: list[ReminderRule] = []
     first_line: dict[str, int] = {}
     for index, item in enumerate(data):
         if not isinstance(item, LineDict):
+            if item_lines is None:
+                item_lines = _sequence_item_lines(text)
             line = item_lines[index] if index < len(item_lines) else 1
             problems.append(Problem(shown, line, "each rule must be a mapping (id, kind, ...)"))
             continue

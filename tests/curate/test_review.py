@@ -12,7 +12,7 @@ from bot.access import AccessPolicy, RequestContext
 from bot.commands import CommandHandler
 from bot.curate.review import ReviewReply
 from bot.db import Database
-from bot.gaps import GapStore
+from bot.db.gaps import GapStore
 from bot.render import Renderer
 from bot.slack.limits import check_message
 from bot.slack.messages import MessageBuilder

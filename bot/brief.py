@@ -71,6 +71,7 @@ class BriefFact:
     status: str | None = None
     source_kind: str = "official"
     old: bool = False
+    outcome_of: str | None = None
 
     @property
     def when_label(self) -> str | None:
@@ -159,7 +160,26 @@ def rank_facts(facts: Iterable[Fact], factbase: FactBase, topic_id: str) -> list
     repeats: list[Fact] = []
     for fact in ordered:
         (repeats if any(similar(fact, kept) for kept in distinct) else distinct).append(fact)
-    return distinct + repeats
+    return _outcomes_follow_targets(distinct + repeats, factbase)
+
+
+def _outcomes_follow_targets(ranked: list[Fact], factbase: FactBase) -> list[Fact]:
+    """Each target followed at once by the facts reporting its outcome (taken in from other
+    topics when they are filed elsewhere), so a brief never shows a plan without its result."""
+    present = {fact.id for fact in ranked}
+    reports = {
+        target: [factbase.facts[i] for i in ids]
+        for target, ids in factbase.outcomes.items()
+        if target in present
+    }
+    placed = {f.id for found in reports.values() for f in found}
+    result: list[Fact] = []
+    for fact in ranked:
+        if fact.id in placed:
+            continue
+        result.append(fact)
+        result.extend(reports.get(fact.id, ()))
+    return result
 
 
 _RANKED: WeakKeyDictionary[FactBase, dict[str, list[Fact]]] = WeakKeyDictionary()
@@ -204,6 +224,8 @@ def compose_brief(
     limit = len(ranked) if full else min(DEFAULT_KEY_FACTS, len(ranked))
     if max_facts is not None:
         limit = min(limit, max(max_facts, 0))
+    while 0 < limit < len(ranked) and ranked[limit].outcome_of == ranked[limit - 1].id:
+        limit -= 1  # a target is shown with the report of its outcome, or not at all
     shown = ranked[:limit]
     numbering = _Numbering()
     cutoff = today - dt.timedelta(days=stale_days)
@@ -287,7 +309,10 @@ def first_facts(brief: Brief, n: int) -> Brief:
     The timeline and the staleness warning cover the facts shown and `omitted` counts the rest;
     the sources keep their numbers (one cited only by a left-out fact stays listed).
     """
-    facts = brief.facts[: max(n, 0)]
+    n = max(n, 0)
+    while 0 < n < len(brief.facts) and brief.facts[n].outcome_of == brief.facts[n - 1].id:
+        n -= 1  # never cut between a target and the report of its outcome
+    facts = brief.facts[:n]
     if len(facts) == len(brief.facts):
         return brief
     shown = {f.id for f in facts}
@@ -332,6 +357,7 @@ def _brief_fact(
         lapsed=factbase.is_lapsed(fact, today),
         status=status,
         source_kind=factbase.source_kind(fact).value,
+        outcome_of=fact.outcome_of,
         old=fact.stated is not None and fact.stated.first_day() < cutoff,
     )
 

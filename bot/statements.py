@@ -51,7 +51,7 @@ class Voice:
         """When it was said, for readers: "July 2023", "September 2025 (inferred)" or None."""
         if self.stated is None:
             return None
-        return self.stated.human() + (" (inferred)" if self.stated_inferred else "")
+        return self.stated.human() + (", inferred" if self.stated_inferred else "")
 
 
 def voice_of(factbase: FactBase, fact: Fact) -> Voice:
@@ -94,7 +94,8 @@ def status_of(factbase: FactBase, fact: Fact, today: dt.date) -> str | None:
     if factbase.is_lapsed(fact, today):
         return f"set for {fact.due.human()}; no source here reports the outcome"
     if factbase.outcomes.get(fact.id):
-        return None
+        when = "set for" if fact.due.last_day() < today else "due"
+        return f"{when} {fact.due.human()}; the next fact reports the outcome"
     return f"due {fact.due.human()}"
 
 

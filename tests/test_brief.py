@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.brief import DEFAULT_KEY_FACTS, DEFAULT_STALE_DAYS, Brief, compose_brief, rank_facts
+from bot.brief import (
+    DEFAULT_KEY_FACTS,
+    DEFAULT_STALE_DAYS,
+    Brief,
+    compose_brief,
+    first_facts,
+    rank_facts,
+)
 from bot.factbase import FactBase, SourceKind, load_factbase
 from bot.statements import similar
 from tests.seedkit import DOC, fact_yaml, make_seeds, topics_yaml
@@ -301,8 +308,8 @@ def test_a_reported_outcome_ends_the_lapse(tmp_path: Path) -> None:
     ) + fact_yaml("f2", date="2025-06", extra="outcome_of: f1\n")
     factbase = _base(tmp_path, facts)
     shown = {f.id: f for f in brief_on(factbase, "alpha").facts}
-    assert not shown["f1"].lapsed and shown["f1"].status is None
-    assert shown["f1"].statement == "Ministers set an aim for 2025."
+    assert not shown["f1"].lapsed and shown["f1"].status is not None
+    assert "no source here reports the outcome" not in shown["f1"].statement
 
 
 def test_outcome_of_an_unknown_fact_is_an_error_with_file_and_line(tmp_path: Path) -> None:
@@ -418,6 +425,37 @@ def test_an_inferred_event_date_says_so(tmp_path: Path) -> None:
     (fact,) = brief_on(_base(tmp_path, facts), "alpha").facts
     assert (fact.date, fact.date_label, fact.date_inferred) == (
         "2025-07",
-        "July 2025 (inferred)",
+        "July 2025, inferred",
         True,
     )
+
+
+def test_a_target_is_followed_by_the_report_of_its_outcome_even_from_another_topic(
+    tmp_path: Path,
+) -> None:
+    facts = (
+        fact_yaml("f1", date="", statement="Ministers set an aim for 2025.", extra="due: 2025\n")
+        + fact_yaml("f2", date="", extra="importance: 3\n")
+        + fact_yaml("f3", topics="[beta]", date="2025-06", extra="outcome_of: f1\nimportance: 1\n")
+    )
+    brief = brief_on(_base(tmp_path, facts), "alpha")
+    assert [f.id for f in brief.facts] == ["f2", "f1", "f3"]
+    target = brief.facts[1]
+    assert target.statement == (
+        "Ministers set an aim for 2025 (set for 2025; the next fact reports the outcome)."
+    )
+    assert not target.lapsed
+
+
+def test_key_facts_never_end_between_a_target_and_its_outcome(tmp_path: Path) -> None:
+    leading = "".join(fact_yaml(f"g{i}", date="", extra="importance: 3\n") for i in range(1, 8))
+    facts = (
+        leading
+        + fact_yaml("f1", date="", statement="Ministers set an aim for 2025.", extra="due: 2025\n")
+        + fact_yaml("f2", date="2025-06", extra="outcome_of: f1\n")
+    )
+    factbase = _base(tmp_path, facts)
+    brief = brief_on(factbase, "alpha")
+    assert [f.id for f in brief.facts][-1] == "g7" and brief.omitted == 2
+    full = brief_on(factbase, "alpha", full=True)
+    assert first_facts(full, 8).facts == full.facts[:7]

@@ -101,7 +101,7 @@ def keys_anywhere(node: Any) -> set[str]:
 # --- text and Markdown -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("topic_id", ["nato", "rok"])
+@pytest.mark.parametrize("topic_id", ["nato", "rok", "pacific-security"])
 def test_text_brief_matches_its_snapshot(topic_id: str) -> None:
     code, out = cli("brief", topic_id, "--today", TODAY.isoformat())
     assert code == 0

@@ -259,13 +259,20 @@ def _clip(text: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def link_outcomes(facts: dict[str, Fact], out: Collector) -> dict[str, tuple[str, ...]]:
-    """For each target fact, the ids of the facts that report its outcome (`outcome_of`)."""
+def link_outcomes(
+    facts: dict[str, Fact], out: Collector, seen_ids: set[str] | frozenset[str] = frozenset()
+) -> dict[str, tuple[str, ...]]:
+    """For each target fact, the ids of the facts that report its outcome (`outcome_of`).
+
+    A target written in the files but not loaded (`seen_ids`) has its own error already.
+    """
     outcomes: dict[str, list[str]] = {}
     for fact in facts.values():
         if fact.outcome_of is None:
             continue
         target = facts.get(fact.outcome_of)
+        if target is None and fact.outcome_of in seen_ids:
+            continue
         if target is None:
             out.error(
                 out.root.parent / fact.path,

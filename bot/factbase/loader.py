@@ -88,7 +88,7 @@ def _load(root: Path, now: dt.datetime | None) -> LoadReport:
     facts = load_facts(root / "facts", out, digest, documents, texts, topics, seen_ids)
     _collapse_cascades(root, documents, topics, out, before_facts)
     check_topic_summaries(topics_path, topics, seen_ids, out)
-    outcomes = link_outcomes(facts, out)
+    outcomes = link_outcomes(facts, out, seen_ids)
     if any(p.severity == "error" for p in out.problems):
         return LoadReport(None, out.problems)  # coverage is only meaningful once all loads
     by_topic: dict[str, list[Fact]] = defaultdict(list)

@@ -88,7 +88,7 @@ class Document:
         """The publication date for readers ("July 2023", "June 2025 (inferred)", "undated")."""
         if self.published is None:
             return "undated"
-        return self.published.human() + (" (inferred)" if self.published_inferred else "")
+        return self.published.human() + (", inferred" if self.published_inferred else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ class Fact:
         """The date of what the fact describes, for readers, saying when it is inferred."""
         if self.date is None:
             return None
-        return self.date.human() + (" (inferred)" if self.date_inferred else "")
+        return self.date.human() + (", inferred" if self.date_inferred else "")
 
     id: str
     topics: tuple[str, ...]

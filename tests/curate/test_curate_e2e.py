@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from fpdf import FPDF
 
+from tests.conftest import ROOT
 from tests.curate.conftest import FIXTURES, Page, PageServer, cli
 
 PDF_TEXT = (
@@ -65,11 +66,13 @@ def test_page_and_pdf_to_facts_in_search_and_brief(
 
     code, out = cli("check")
     assert code == 0, out
-    assert out.splitlines()[-1].startswith("ok: 7 documents")
+    bundled = len(list((ROOT / "seeds" / "documents").glob("*.md")))
+    assert out.splitlines()[-1].startswith(f"ok: {bundled + 2} documents")
 
     code, out = cli("search", "critical", "minerals", "--format", "json")
     assert code == 0
-    assert [hit["id"] for hit in json.loads(out)] == [minerals]
+    hits = [hit["id"] for hit in json.loads(out)]
+    assert hits[0] == minerals, hits  # the best match; other facts may mention "critical"
 
     code, out = cli("brief", "rok", "--full", "--format", "json")
     brief = json.loads(out)
@@ -95,4 +98,4 @@ def test_page_and_pdf_to_facts_in_search_and_brief(
         "New Zealand and Korea sign critical minerals arrangement. Pacific Wire, 12 March 2026 "
         "(news). https://news.example.org/2026/03/nz-korea-critical-minerals"
     ) in out
-    assert "10 February 2026 (inferred)" in out
+    assert "10 February 2026, inferred" in out

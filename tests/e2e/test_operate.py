@@ -232,7 +232,7 @@ def test_about_shows_version_counts_and_newest_source(
     body = running.post(slash_form("about", response_url=fake_slack.response_url())).json()
     text = all_text(body)
     version = json.loads(get(running.url + "/readyz")[1])["factbase"]["version"]
-    assert version in text and "facts" in text and "September 2025" in text
+    assert version in text and "facts" in text and "28 October 2025" in text
 
 
 def test_gaps_are_recorded_and_shown_to_admins_only(

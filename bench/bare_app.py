@@ -1,10 +1,13 @@
 """A bare Bolt app on the same stack as `briefbot serve` (AsyncApp, Starlette, uvicorn) whose
-`/brief` only acknowledges: the baseline `bench/slash_latency.py` compares the bot against."""
+`/brief` only acknowledges and whose `app_mention` listener posts one line with
+`chat.postMessage`: the baseline `bench/slash_latency.py` compares the bot against (Bolt's
+defaults, `process_before_response` off)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -28,6 +31,12 @@ def main() -> None:
     @app.command("/brief")
     async def brief(ack: AsyncAck) -> None:
         await ack()
+
+    @app.event("app_mention")
+    async def mention(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.chat_postMessage(
+            channel=event["channel"], thread_ts=event["ts"], text="an answer"
+        )
 
     handler = AsyncSlackRequestHandler(app)
 

@@ -1,18 +1,26 @@
-"""Slash-command latency of `briefbot serve` against a bare Bolt app on the same stack.
+"""`/brief` and `app_mention` over HTTP: `briefbot serve` against its floor and bare Bolt.
 
-Starts a fake Slack Web API, `briefbot serve`, and `bench/bare_app.py` (whose `/brief` only
-acknowledges), then sends N signed `/brief` requests with mixed queries to each, at several
-concurrencies, from this process (the servers are separate processes). Prints p50/p95/p99
-latency, requests per second, errors, and the bot's p50 ratio to the bare app.
+Starts a fake Slack Web API (in this process), `bench/floor_app.py` (a plain Starlette endpoint
+that checks the signature and returns a canned 10 KB Block Kit answer: the floor),
+`bench/bare_app.py` (a Bolt `AsyncApp` with Bolt's defaults whose `/brief` only acknowledges)
+and `briefbot serve` on SQLite and, given a URL, on PostgreSQL (a fresh schema). Then, round
+after round (ABAB: every app once per round, in the same order), it sends signed `/brief`
+requests with mixed queries at each concurrency, and `app_mention` events one at a time,
+timing each from its send to the fake Slack receiving the reply's `chat.postMessage`.
+Prints, per app, the median over rounds of each round's p50, p99 and requests per second, with
+the spread (min-max), errors summed, and the ratios the goals are stated in.
 
-    python bench/slash_latency.py [--requests 2000] [--concurrency 1 16 64]
+    python bench/slash_latency.py [--requests 1000] [--concurrency 1 16 64] [--rounds 3]
+        [--mentions 100] [--postgres URL]   # URL defaults to $BRIEFBOT_TEST_POSTGRES_URL
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -20,6 +28,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,8 +38,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.reminders import postgres_schema  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.slackreq import BOT_TOKEN, SIGNING_SECRET, free_port, sign  # noqa: E402
+from tests.slackreq import BOT_TOKEN, SIGNING_SECRET, event_body, free_port, sign  # noqa: E402
 
 QUERIES = [
     "nato",
@@ -63,9 +74,19 @@ def start(command: list[str], port: int, env: dict[str, str], log: Path) -> subp
     raise SystemExit(f"{command} did not start; see {log}")
 
 
-async def run_load(
+def signed(body: bytes, content_type: str) -> dict[str, str]:
+    ts = int(time.time())
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(body, ts),
+    }
+
+
+async def slash_load(
     url: str, total: int, concurrency: int, response_url: str
 ) -> tuple[list[float], int, float]:
+    """`total` signed `/brief` requests, `concurrency` at a time: latencies, errors, seconds."""
     latencies: list[float] = []
     errors = 0
     queries = itertools.cycle(QUERIES)
@@ -86,12 +107,7 @@ async def run_load(
                     "trigger_id": "1.2",
                 }
             ).encode()
-            ts = int(time.time())
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": str(ts),
-                "X-Slack-Signature": sign(body, ts),
-            }
+            headers = signed(body, "application/x-www-form-urlencoded")
             async with semaphore:
                 started = time.perf_counter()
                 try:
@@ -113,74 +129,169 @@ async def run_load(
     return latencies, errors, elapsed
 
 
+async def mention_load(url: str, total: int, slack: FakeSlack) -> tuple[list[float], int]:
+    """`total` app_mention events one at a time, each timed from its send to the fake Slack
+    receiving its reply (`chat.postMessage`); latencies and errors (non-200, no reply)."""
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession() as session:
+        for n in range(total + 3):  # the first three warm up
+            ts = f"{int(time.time())}.{n:06d}"
+            event = {
+                "type": "app_mention",
+                "user": "U0BENCH",
+                "text": f"<@UBOT> {QUERIES[n % 3]}",
+                "ts": ts,
+                "channel": "C0BENCH",
+                "event_ts": ts,
+            }
+            body = event_body(event, event_id=f"Ev{uuid.uuid4().hex}")
+            expected = len(slack.posts()) + 1
+            sent = time.time()
+            async with session.post(url, data=body, headers=signed(body, "application/json")) as r:
+                await r.read()
+                ok = r.status == 200
+            try:
+                posts = await asyncio.to_thread(slack.wait_for, "chat.postMessage", expected, 10)
+            except TimeoutError:
+                ok = False
+            if n < 3:
+                continue
+            if not ok:
+                errors += 1
+                continue
+            latencies.append(posts[expected - 1].time - sent)
+    return latencies, errors
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="briefbot-bench-"))
-    with FakeSlack() as slack:
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "BRIEFBOT_DATABASE_URL": f"sqlite:///{work}/b.db",
-            "BRIEFBOT_LOG_LEVEL": "WARNING",
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """`median (min-max)` of per-round figures."""
+    return (
+        f"{fmt.format(statistics.median(values))} "
+        f"({fmt.format(min(values))}–{fmt.format(max(values))})"
+    )
+
+
+@contextlib.contextmanager
+def servers(slack: FakeSlack, postgres: str | None, work: Path) -> Iterator[dict[str, int]]:
+    """Start every app; yield their ports by name."""
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "BRIEFBOT_LOG_LEVEL": "WARNING",
+    }
+    with contextlib.ExitStack() as stack:
+        databases = {"bot-sqlite": f"sqlite:///{work}/b.db"}
+        if postgres:
+            databases["bot-postgres"] = stack.enter_context(postgres_schema(postgres))
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {
+            "floor": ([str(ROOT / "bench" / "floor_app.py")], env),
+            "bare": ([str(ROOT / "bench" / "bare_app.py")], env),
         }
-        bot_port, bare_port = free_port(), free_port()
-        exe = [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(bot_port),
-        ]
-        servers = {
-            "briefbot": start(exe, bot_port, env, work / "bot.log"),
-            "bare": start(
-                [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--port", str(bare_port)],
-                bare_port,
-                env,
-                work / "bare.log",
-            ),
-        }
-        ports = {"briefbot": bot_port, "bare": bare_port}
+        for name, url in databases.items():
+            bot = ["-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+            commands[name] = (bot, {**env, "BRIEFBOT_DATABASE_URL": url})
+        ports: dict[str, int] = {}
+        processes: list[subprocess.Popen[bytes]] = []
         try:
-            print(
-                f"{args.requests} signed /brief requests per row; servers and client share "
-                f"{os.cpu_count()} cores\n"
-            )
-            print(
-                f"{'app':9} {'conc':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                f"{'req/s':>8} {'errors':>6} {'p50 ratio':>9}"
-            )
-            for concurrency in args.concurrency:
-                p50: dict[str, float] = {}
-                for name in ("bare", "briefbot"):
-                    url = f"http://127.0.0.1:{ports[name]}/slack/events"
-                    latencies, errors, elapsed = asyncio.run(
-                        run_load(url, args.requests, concurrency, slack.response_url())
+            for name, (command, environment) in commands.items():
+                ports[name] = free_port()
+                processes.append(
+                    start(
+                        [sys.executable, *command, "--port", str(ports[name])],
+                        ports[name],
+                        environment,
+                        work / f"{name}.log",
                     )
-                    p50[name] = statistics.median(latencies) * 1000
-                    ratio = f"{p50[name] / p50['bare']:.2f}" if name == "briefbot" else "1.00"
-                    print(
-                        f"{name:9} {concurrency:>4} {p50[name]:>8.2f} "
-                        f"{percentile(latencies, 0.95):>8.2f} {percentile(latencies, 0.99):>8.2f} "
-                        f"{len(latencies) / elapsed:>8.0f} {errors:>6} {ratio:>9}"
-                    )
+                )
+            yield ports
         finally:
-            for process in servers.values():
+            for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mentions", type=int, default=100)
+    parser.add_argument("--postgres", default=os.environ.get("BRIEFBOT_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="briefbot-bench-"))
+    results: dict[tuple[str, int], list[tuple[float, float, float, int]]] = {}
+    mentions: dict[str, list[tuple[float, int]]] = {}
+    with FakeSlack() as slack, servers(slack, args.postgres, work) as ports:
+        print(f"{os.cpu_count()} cores shared by the client, the fake Slack and every server")
+        for round_ in range(1, args.rounds + 1):
+            for concurrency in args.concurrency:
+                for name, port in ports.items():
+                    url = f"http://127.0.0.1:{port}/slack/events"
+                    latencies, errors, elapsed = asyncio.run(
+                        slash_load(url, args.requests, concurrency, slack.response_url())
+                    )
+                    row = (
+                        statistics.median(latencies) * 1000,
+                        percentile(latencies, 0.99),
+                        len(latencies) / elapsed,
+                        errors,
+                    )
+                    results.setdefault((name, concurrency), []).append(row)
+                    print(f"round {round_} /brief c={concurrency} {name}: {_row(row)}", flush=True)
+            for name, port in ports.items():
+                if name == "floor" or args.mentions <= 0:
+                    continue
+                url = f"http://127.0.0.1:{port}/slack/events"
+                latencies, errors = asyncio.run(mention_load(url, args.mentions, slack))
+                p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
+                mentions.setdefault(name, []).append((p50, errors))
+                print(f"round {round_} app_mention {name}: p50 {p50:.2f} ms, {errors} errors")
+    report(results, mentions, args)
+
+
+def _row(row: tuple[float, float, float, int]) -> str:
+    return f"p50 {row[0]:.2f} ms, p99 {row[1]:.2f} ms, {row[2]:,.0f} req/s, {row[3]} errors"
+
+
+def report(
+    results: dict[tuple[str, int], list[tuple[float, float, float, int]]],
+    mentions: dict[str, list[tuple[float, int]]],
+    args: argparse.Namespace,
+) -> None:
+    """The markdown tables for bench/README.md."""
+
+    def median(name: str, concurrency: int, field: int) -> float:
+        return statistics.median(r[field] for r in results[(name, concurrency)])
+
+    order = ["floor", "bare", "bot-sqlite", "bot-postgres"]
+    names = sorted({n for n, _ in results}, key=order.index)
+    print(f"\n{args.requests} /brief requests per app, concurrency and round; {args.rounds} rounds")
+    print("\n| app | conc | p50 ms | p99 ms | req/s | errors | p50 / floor | req/s / bare |")
+    print("|---|---:|---|---|---|---:|---:|---:|")
+    for concurrency in args.concurrency:
+        for name in names:
+            rows = results[(name, concurrency)]
+            p50s, p99s, rates = ([r[i] for r in rows] for i in range(3))
+            print(
+                f"| {name} | {concurrency} | {spread(p50s)} | {spread(p99s)} "
+                f"| {spread(rates, '{:,.0f}')} | {sum(r[3] for r in rows)} "
+                f"| {median(name, concurrency, 0) / median('floor', concurrency, 0):.2f} "
+                f"| {median(name, concurrency, 2) / median('bare', concurrency, 2):.2f} |"
+            )
+    if mentions:
+        print("\n| app | app_mention -> chat.postMessage p50 ms, c=1 | errors |")
+        print("|---|---|---:|")
+        for name, rows in mentions.items():
+            print(f"| {name} | {spread([r[0] for r in rows])} | {sum(r[1] for r in rows)} |")
+    print(json.dumps({"results": {f"{n}@{c}": v for (n, c), v in results.items()}}))
 
 
 if __name__ == "__main__":

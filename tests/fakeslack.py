@@ -4,9 +4,10 @@
 `conversations.history`, `conversations.replies`, `conversations.info` and posts to
 `response_url`s (`/response/<anything>`), records every call, checks every message it receives
 against `bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx,
-`ok: false`), to answer late or slowly, or to handle a call and then lose its answer
-(`fail_after_store` and `lose_answer_next`: a message stored, then HTTP 500 or a dropped
-connection). Point a client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
+`ok: false`), to answer late or slowly, to hold answers until released (`hold`), or to handle
+a call and then lose its answer (`fail_after_store` and `lose_answer_next`: a message stored,
+then HTTP 500 or a dropped connection).
+Point a client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
@@ -44,6 +45,8 @@ from bot.slack.limits import blocks_text_length, check_message
 __all__ = ["RESPONSE_URL", "Call", "FakeSlack", "fake_slack"]
 
 RESPONSE_URL = "response_url"
+HOLD_LIMIT = 10.0
+"""Seconds a held answer (`FakeSlack.hold`) waits for `release` at most."""
 """The `Call.method` of a post to a response_url."""
 
 BOT_USER_ID = "UBOT"
@@ -132,6 +135,8 @@ class FakeSlack:
         self._slow: dict[str, float] = {}
         self._lost_answers: dict[str, deque[_LostAnswer]] = {}
         self._not_member: set[str] = set()
+        self._held: dict[str, threading.Event] = {}
+        self._answered: dict[str, int] = {}
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -320,6 +325,24 @@ class FakeSlack:
         with self._cond:
             self._lost_answers.setdefault(method, deque()).append(_LostAnswer(status, times))
 
+    def hold(self, method: str) -> None:
+        """Handle calls of `method` at once (a message is stored) but keep their answers until
+        `release(method)`; at most `HOLD_LIMIT` seconds, so a test that fails cannot hang."""
+        with self._cond:
+            self._held[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        """Send the answers `hold` kept, and answer later calls of `method` at once."""
+        with self._cond:
+            gate = self._held.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def answered(self, method: str) -> int:
+        """How many calls of `method` have had their answer sent."""
+        with self._cond:
+            return self._answered.get(method, 0)
+
     def remove_bot_from(self, channel: str) -> None:
         """Make the bot not a member of `channel` (as without `chat:write.public`)."""
         with self._cond:
@@ -331,6 +354,9 @@ class FakeSlack:
             self._clear_failures_locked()
 
     def _clear_failures_locked(self) -> None:
+        for gate in self._held.values():
+            gate.set()
+        self._held.clear()
         self._after_store.clear()
         self._failures.clear()
         self._always.clear()
@@ -348,15 +374,16 @@ class FakeSlack:
         headers: dict[str, str],
         body: dict[str, Any],
         invalid_json: bool = False,
-    ) -> tuple[_Answer, float]:
-        """Decide the answer to one request, record the call, and say how long to delay it."""
+    ) -> tuple[_Answer, float, str, threading.Event | None]:
+        """Decide the answer to one request, record the call, and say how long to delay it, the
+        method, and the gate (`hold`) to wait on before answering."""
         received = time.time()
         if path.startswith("/api/"):
             method = path.removeprefix("/api/")
         elif path.startswith("/response/") and http_method == "POST":
             method = RESPONSE_URL
         else:
-            return _Answer(404, {"ok": False, "error": "not_found"}), 0.0
+            return _Answer(404, {"ok": False, "error": "not_found"}), 0.0, path, None
         with self._cond:
             if invalid_json:
                 answer = _Answer(400 if method == RESPONSE_URL else 200, _error("invalid_json"))
@@ -378,7 +405,8 @@ class FakeSlack:
                 )
             )
             self._cond.notify_all()
-        return answer, delay
+            gate = self._held.get(method)
+        return answer, delay, method, gate
 
     def _answer_locked(
         self, method: str, headers: Mapping[str, str], body: dict[str, Any]
@@ -622,7 +650,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body["raw_body"] = raw.decode("utf-8", errors="replace")
                 invalid_json = True
-            answer, delay = fake._handle(
+            answer, delay, method, gate = fake._handle(
                 http_method=http_method,
                 path=parts.path,
                 headers=headers,
@@ -632,6 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             fake.server_errors.append(f"{type(exc).__name__}: {exc}")
             answer, delay = _Answer(500, {"ok": False, "error": "fake_slack_error"}), 0.0
+            method, gate = "", None
+        if gate is not None:
+            gate.wait(HOLD_LIMIT)
         if delay > 0:
             fake._wait(delay)
         if answer.status == DROP_CONNECTION or answer.drop:
@@ -646,6 +677,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
+            with fake._cond:
+                fake._answered[method] = fake._answered.get(method, 0) + 1
         except OSError:
             pass  # the client gave up (timed out) before the answer came
 

@@ -12,8 +12,10 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, insert, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from bot.db.schema import processed_events
@@ -131,6 +133,14 @@ class Database:
         self.engine = make_engine(url)
         if run_migrations:
             migrate(self.engine)
+        self._upsert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
+        self._claims = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "sqlite"
+            else create_engine(
+                self.engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=5
+            )
+        )
 
     def ping(self) -> bool:
         """Whether the database answers (for `/readyz`)."""
@@ -142,20 +152,24 @@ class Database:
             return False
 
     def claim_event(self, event_id: str, event_type: str, now: dt.datetime | None = None) -> bool:
-        """Record an Events API delivery; False when it was already handled (a retry)."""
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(processed_events).values(
-                        event_id=event_id[:64],
-                        event_type=event_type[:64],
-                        received_at=now or dt.datetime.now(dt.UTC),
-                    )
-                )
-            return True
-        except IntegrityError:
-            return False
+        """Record an Events API delivery; False when it was already handled (a retry).
+
+        One statement, one round trip: `INSERT ... ON CONFLICT DO NOTHING RETURNING` in
+        autocommit (no BEGIN or COMMIT), on connections that are not pinged before use (a dead
+        one fails the statement, is discarded, and `claim_with_one_retry` tries again).
+        """
+        values = {
+            "event_id": event_id[:64],
+            "event_type": event_type[:64],
+            "received_at": now or dt.datetime.now(dt.UTC),
+        }
+        statement = self._upsert(processed_events).values(**values).on_conflict_do_nothing()
+        with self._claims.connect() as connection:
+            row = connection.execute(statement.returning(processed_events.c.event_id)).first()
+        return row is not None
 
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+        if self._claims.url.get_backend_name() != "sqlite":  # its own pool
+            self._claims.dispose()

@@ -5,6 +5,10 @@ clear error when the token is refused) and is handed to Bolt as a fixed `authori
 no request waits on `auth.test` and no user ever sees Bolt's "please reinstall" text. Slack's
 request signatures are checked once, on the raw bytes, by `bot.server` (HTTP); Socket Mode needs
 none. So Bolt's own verification is off.
+
+Bolt runs listeners with `bot.slack.acks.AckFirstListenerRunner`: a slash command's or a
+button's answer is the HTTP acknowledgement, sent as soon as the listener is done (no polling);
+events are acknowledged at once, after their de-duplication claim, and answered afterwards.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.slack import listeners, middleware
+from bot.slack.acks import AckFirstListenerRunner
 from bot.slack.services import SORRY, SlackServices, make_web_client
 
 log = logging.getLogger("bot.slack")
@@ -121,11 +126,12 @@ def build_app(services: SlackServices, identity: BotIdentity) -> AsyncApp:
         authorize=authorize,
         signing_secret="",  # unused: signatures are checked by bot.server, once
         request_verification_enabled=False,
-        process_before_response=False,
+        process_before_response=True,  # events are acknowledged first all the same: see acks
         raise_error_for_unhandled_request=True,  # `middleware.on_error` decides what they get
         user_facing_authorize_error_message=SORRY,
         logger=bolt_log,
     )
+    app._async_listener_runner = AckFirstListenerRunner.replacing(app.listener_runner)
     middleware.register(app, services)
     listeners.register(app)
     return app

@@ -49,7 +49,7 @@ def check_document(data: bytes, brief: Brief) -> None:
     assert styled["Title"] == [brief.title]
     (as_of,) = styled["Subtitle"]
     assert as_of.startswith(f"As of {brief.as_of_label} (newest cited source")
-    assert f"{len(brief.sources)} sources" in as_of
+    assert f"· {len(brief.sources)} source" in as_of
     warnings = styled.get("Stale Warning", [])
     assert warnings == ([f"Possibly out of date: {brief.stale_reason}."] if brief.stale else [])
     assert [

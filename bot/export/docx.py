@@ -34,7 +34,7 @@ CITATION_STYLE = "Citation"
 LINK_STYLE = "Source Link"
 """The character style of URLs."""
 TIMELINE_WIDTHS = (Inches(1.3), Inches(4.2), Inches(0.9))
-"""Widths of the timeline's date, event and sources columns (Word ignores the table's own)."""
+"""Widths of the timeline's date, event and sources columns."""
 
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -104,7 +104,8 @@ def _as_of_line(brief: Brief) -> str:
     extra = f"; {undated} undated" if undated else ""
     return _clean(
         f"As of {brief.as_of_label} (newest cited source{extra}) · "
-        f"{len(brief.sources)} sources · prepared {brief.today.isoformat()}"
+        f"{len(brief.sources)} source{'' if len(brief.sources) == 1 else 's'} · "
+        f"prepared {brief.today.isoformat()}"
     )
 
 
@@ -131,9 +132,11 @@ def _add_timeline(document: Document, timeline: Iterable[BriefFact]) -> None:
         said = f" (per {fact.said_by})" if fact.attributed else ""
         what.text = _clean(fact.claim + said)
         cited.text = " ".join(f"[{n}]" for n in fact.citations)
-    for row in table.rows:
-        for cell, width in zip(row.cells, TIMELINE_WIDTHS, strict=True):
-            cell.width = width
+    table.autofit = False
+    for column, width in zip(table.columns, TIMELINE_WIDTHS, strict=True):
+        column.width = width  # the grid, which LibreOffice reads
+        for cell in column.cells:
+            cell.width = width  # each cell, which Word reads
 
 
 def _add_note(document: Document, source: SourceEntry, facts: tuple[BriefFact, ...]) -> None:

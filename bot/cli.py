@@ -30,6 +30,7 @@ from bot.reminders.cli import (
 from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
 from bot.replies import (
+    BriefReply,
     ErrorReply,
     NotAllowedReply,
     NotFoundReply,
@@ -56,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     brief = sub.add_parser("brief", help="a cited brief on a topic or question")
     brief.add_argument("query", nargs="*", help="a topic, alias or question (e.g. nato)")
     brief.add_argument("--full", action="store_true", help="every fact, not only the key ones")
-    brief.add_argument("--format", choices=["text", "markdown", "json", "slack"], default="text")
+    brief.add_argument(
+        "--format", choices=["text", "markdown", "json", "slack", "docx"], default="text"
+    )
+    brief.add_argument(
+        "-o", "--output", metavar="FILE", help="with --format docx: the Word file to write"
+    )
     brief.add_argument(
         "--today", type=cli_date, help="the day to measure source age from (YYYY-MM-DD)"
     )
@@ -212,6 +218,12 @@ def _brief(
     args: argparse.Namespace, handler: CommandHandler, renderer: Renderer, out: TextIO
 ) -> int:
     query = " ".join(args.query)
+    if (args.format == "docx") != bool(args.output):
+        problem = (
+            "--format docx needs -o FILE" if args.output is None else "-o FILE is for --format docx"
+        )
+        print(f"briefbot: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     if not query.strip() and args.format == "json":
         rows = topic_rows(handler.knowledge.current)
         document = {"query": query, "error": "empty_query", "topics": [r.id for r in rows]}
@@ -227,10 +239,37 @@ def _brief(
 
         payload = MessageBuilder(renderer).build(reply)
         out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "docx":
+        return _write_docx(reply, args.output, renderer, out)
     else:
         fmt = MARKDOWN if args.format == "markdown" else TEXT
         out.write(renderer.render(reply.template, fmt, **reply.context()))
     return exit_code(reply)
+
+
+def _write_docx(reply: Reply, path: str, renderer: Renderer, out: TextIO) -> int:
+    """Write a brief to `path` as .docx; anything else (not found, help) is printed as text and
+    nothing is written."""
+    if not isinstance(reply, BriefReply):
+        out.write(renderer.render(reply.template, TEXT, **reply.context()))
+        if exit_code(reply) != EXIT_OK:
+            return exit_code(reply)
+        print("briefbot: only a brief can be written as .docx; nothing written", file=sys.stderr)
+        return EXIT_CONFIG
+    from bot.export.docx import brief_to_docx  # python-docx is only needed here
+
+    data = brief_to_docx(reply.brief)
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        print(f"briefbot: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    brief = reply.brief
+    out.write(
+        f"wrote {path}: {brief.title}, {len(brief.facts)} facts, {len(brief.sources)} sources\n"
+    )
+    return EXIT_OK
 
 
 def exit_code(reply: Reply) -> int:

@@ -1,13 +1,14 @@
 """A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
-`conversations.history`, `conversations.replies`, `conversations.info` and posts to
-`response_url`s (`/response/<anything>`), records every call, checks every message it receives
-against `bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx,
-`ok: false`), to answer late or slowly, to hold answers until released (`hold`), or to handle
-a call and then lose its answer (`fail_after_store` and `lose_answer_next`: a message stored,
-then HTTP 500 or a dropped connection).
-Point a client at it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
+`conversations.history`, `conversations.replies`, `conversations.info`, `conversations.open`,
+posts to `response_url`s (`/response/<anything>`) and file uploads (`files.getUploadURLExternal`,
+the upload URL it hands out, `files.completeUploadExternal`: see `files`), records every call,
+checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
+with `Retry-After`, 5xx, `ok: false`), to answer late or slowly, to hold answers until released
+(`hold`), or to handle a call and then lose its answer (`fail_after_store` and
+`lose_answer_next`: a message stored, then HTTP 500 or a dropped connection). Point a client at
+it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
@@ -42,12 +43,14 @@ import pytest
 
 from bot.slack.limits import blocks_text_length, check_message
 
-__all__ = ["RESPONSE_URL", "Call", "FakeSlack", "fake_slack"]
+__all__ = ["RESPONSE_URL", "UPLOAD", "Call", "FakeSlack", "fake_slack"]
 
 RESPONSE_URL = "response_url"
+"""The `Call.method` of a post to a response_url."""
 HOLD_LIMIT = 10.0
 """Seconds a held answer (`FakeSlack.hold`) waits for `release` at most."""
-"""The `Call.method` of a post to a response_url."""
+UPLOAD = "upload"
+"""The `Call.method` of a file's bytes posted to an upload URL from files.getUploadURLExternal."""
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -137,6 +140,7 @@ class FakeSlack:
         self._not_member: set[str] = set()
         self._held: dict[str, threading.Event] = {}
         self._answered: dict[str, int] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}
         self._ts_counter = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -222,6 +226,12 @@ class FakeSlack:
         """The posts to response_urls received so far."""
         return self.calls(RESPONSE_URL)
 
+    def files(self, channel: str) -> list[dict[str, Any]]:
+        """Files shared into `channel` by files.completeUploadExternal, oldest first: `id`,
+        `filename`, `title`, `initial_comment` and the uploaded `content` (bytes)."""
+        with self._cond:
+            return [dict(f) for f in self._uploads.values() if f.get("channel") == channel]
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Every message stored in `channel` (thread replies too), oldest first."""
         with self._cond:
@@ -248,6 +258,7 @@ class FakeSlack:
         with self._cond:
             self._calls.clear()
             self._messages.clear()
+            self._uploads.clear()
             self.limit_violations.clear()
             self.server_errors.clear()
             self._clear_failures_locked()
@@ -382,6 +393,8 @@ class FakeSlack:
             method = path.removeprefix("/api/")
         elif path.startswith("/response/") and http_method == "POST":
             method = RESPONSE_URL
+        elif path.startswith("/upload/") and http_method == "POST":
+            method = UPLOAD
         else:
             return _Answer(404, {"ok": False, "error": "not_found"}), 0.0, path, None
         with self._cond:
@@ -417,7 +430,7 @@ class FakeSlack:
             if self.socket_url is None:
                 return _Answer(200, {"ok": False, "error": "socket_mode_not_enabled"})
             return _Answer(200, {"ok": True, "url": self.socket_url})
-        if method != RESPONSE_URL and not _is_bot_token(headers):
+        if method not in (RESPONSE_URL, UPLOAD) and not _is_bot_token(headers):
             return _Answer(200, {"ok": False, "error": "not_authed"})
         failure = self._take_failure_locked(method)
         if failure is not None:
@@ -603,6 +616,53 @@ class FakeSlack:
     def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
+    def _conversation_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.open with one user: the bot's direct conversation with them."""
+        users = str(body.get("users") or "")
+        if not users or "," in users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": f"D{users}"}}
+
+    def _get_upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(body.get("length") or 0)
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not body.get("filename") or length < 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self._uploads) + 1:05d}"
+        self._uploads[file_id] = {"id": file_id, "filename": body["filename"], "length": length}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
+
+    def _upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The file's bytes (`body["content"]`), which must be as long as announced."""
+        upload = self._uploads.get(str(body.get("file_id")))
+        content = body.get("content")
+        if upload is None or not isinstance(content, bytes) or len(content) != upload["length"]:
+            return {"ok": False, "error": "invalid_upload"}
+        upload["content"] = content
+        return {"ok": True}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(str(body.get("files") or "[]"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in files:
+            upload = self._uploads.get(str(item.get("id")))
+            if upload is None or "content" not in upload:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(
+                title=item.get("title"),
+                channel=body.get("channel_id"),
+                initial_comment=body.get("initial_comment"),
+            )
+            shared.append(
+                {"id": upload["id"], "title": upload["title"], "name": upload["filename"]}
+            )
+        return {"ok": True, "files": shared}
+
 
 _API_METHODS = {
     "auth.test": FakeSlack._auth_test,
@@ -612,7 +672,11 @@ _API_METHODS = {
     "conversations.history": FakeSlack._history,
     "conversations.replies": FakeSlack._replies,
     "conversations.info": FakeSlack._conversation_info,
+    "conversations.open": FakeSlack._conversation_open,
+    "files.getUploadURLExternal": FakeSlack._get_upload_url,
+    "files.completeUploadExternal": FakeSlack._complete_upload,
     RESPONSE_URL: FakeSlack._response_url,
+    UPLOAD: FakeSlack._upload,
 }
 
 
@@ -645,7 +709,10 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self._read_body()
             body: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
             try:
-                body.update(_parse_body(raw, self.headers.get("Content-Type", "")))
+                if parts.path.startswith("/upload/"):  # a file's bytes, not a form
+                    body.update(file_id=parts.path.removeprefix("/upload/"), content=raw)
+                else:
+                    body.update(_parse_body(raw, self.headers.get("Content-Type", "")))
                 invalid_json = False
             except ValueError:
                 body["raw_body"] = raw.decode("utf-8", errors="replace")

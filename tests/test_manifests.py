@@ -32,9 +32,9 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"type": "event_callback", "event": {"type": "message", "channel_type": "im", **extra}}
         for extra in ({}, {"subtype": "file_share"}, {"subtype": "thread_broadcast"})
     ],
-    "share_brief|full_brief|suggest_N": [
+    "share_brief|full_brief|download_brief|suggest_N": [
         {"type": "block_actions", "actions": [{"action_id": action_id, "value": "nato"}]}
-        for action_id in ("share_brief", "full_brief", "suggest_1", "suggest_12")
+        for action_id in ("share_brief", "full_brief", "download_brief", "suggest_1", "suggest_12")
     ],
 }
 """Requests of every kind the registry names, by route name."""

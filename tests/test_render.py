@@ -231,7 +231,11 @@ def test_facts_in_a_payload_carry_their_citations_and_quotes(
         assert "".join(f"[{n}]" for n in fact.citations) in section
     assert f"{reply.brief.omitted} more facts: use *Full brief*" in texts
     actions = [b for b in payload["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == ["share_brief", "full_brief"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        "share_brief",
+        "download_brief",
+        "full_brief",
+    ]
 
 
 def _long_topic(tmp_path: Path, count: int) -> FactBase:
@@ -271,7 +275,10 @@ def test_a_topic_too_long_for_one_message_is_cut_with_a_visible_count(
     buttons = [
         e["action_id"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == ["share_brief"]  # no "Full brief" button on a brief that is already full
+    assert buttons == [
+        "share_brief",
+        "download_brief",
+    ]  # no "Full brief" button on a brief that is already full
 
 
 def test_a_short_brief_cut_to_fit_offers_the_full_brief(tmp_path: Path, renderer: Renderer) -> None:

@@ -44,9 +44,10 @@ DIRECT_MESSAGE = Route(
     "message.im", {"type": "message", "subtype": PERSON_SUBTYPES}, (in_direct_message,)
 )
 BUTTONS = Route(
-    "share_brief|full_brief|suggest_N", re.compile(r"^(?:share_brief|full_brief|suggest_\d+)$")
+    "share_brief|full_brief|download_brief|suggest_N",
+    re.compile(r"^(?:share_brief|full_brief|download_brief|suggest_\d+)$"),
 )
-"""The buttons on briefs and on not-found answers (one listener answers all three)."""
+"""The buttons on briefs and on not-found answers (one listener answers them all)."""
 
 COMMANDS: Mapping[str, Route] = {BRIEF.name: BRIEF}
 EVENTS: Mapping[str, Route] = {MENTION.name: MENTION, DIRECT_MESSAGE.name: DIRECT_MESSAGE}
@@ -59,4 +60,6 @@ BOT_SCOPES = (
     "im:history",  # message.im events (direct messages to the bot)
     "channels:history",  # reminders: find an earlier post by its metadata after a crash
     "groups:history",  # the same in private channels
+    "files:write",  # Download (.docx): upload the brief as a file
+    "im:write",  # Download (.docx): open the DM the file goes to
 )

@@ -53,7 +53,11 @@ def test_slash_command_is_answered_with_an_ephemeral_cited_brief(
     text = all_text(body["blocks"])
     assert "[1]" in text and "*Sources*" in text
     actions = next(b for b in body["blocks"] if b["type"] == "actions")
-    assert {e["action_id"] for e in actions["elements"]} == {"share_brief", "full_brief"}
+    assert {e["action_id"] for e in actions["elements"]} == {
+        "share_brief",
+        "download_brief",
+        "full_brief",
+    }
     assert all(s.get("text", {}).get("verbatim") for s in body["blocks"] if s["type"] == "section")
     assert "link_names" not in body
     assert body["unfurl_links"] is False and body["unfurl_media"] is False

@@ -59,4 +59,6 @@ BOT_SCOPES = (
     "im:history",  # message.im events (direct messages to the bot)
     "channels:history",  # reminders: find an earlier post by its metadata after a crash
     "groups:history",  # the same in private channels
+    "channels:read",  # conversations.info: the start-up check of the reminder channels
+    "groups:read",  # the same for a private reminder channel
 )

@@ -142,16 +142,18 @@ class Database:
             return False
 
     def claim_event(self, event_id: str, event_type: str, now: dt.datetime | None = None) -> bool:
-        """Record an Events API delivery; False when it was already handled (a retry)."""
+        """Record an Events API delivery; False when it was already handled (a retry).
+
+        A connection the database dropped is replaced and the claim made once more
+        (`with_reconnect`); a second failure raises.
+        """
+        claim = insert(processed_events).values(
+            event_id=event_id[:64],
+            event_type=event_type[:64],
+            received_at=now or dt.datetime.now(dt.UTC),
+        )
         try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(processed_events).values(
-                        event_id=event_id[:64],
-                        event_type=event_type[:64],
-                        received_at=now or dt.datetime.now(dt.UTC),
-                    )
-                )
+            with_reconnect(self.engine, lambda connection: connection.execute(claim))
             return True
         except IntegrityError:
             return False

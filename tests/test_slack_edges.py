@@ -361,6 +361,30 @@ def test_a_502_from_chat_post_message_is_retried_after_looking(bot: Bot) -> None
     assert bot.slack.calls("conversations.history")
 
 
+@pytest.mark.parametrize("landed", [True, False], ids=["stored", "not-stored"])
+def test_a_reply_that_timed_out_once_is_looked_for_then_posted_once(
+    fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    monkeypatch.setattr(sending, "RETRY_BASE_SECONDS", 0.0)
+    bots = make_bot(fake_slack, tmp_path, slack_reply_timeout_seconds=1)
+    bot = next(bots)
+    if not landed:
+        fake_slack.fail_next("chat.postMessage", status=500)  # nothing stored ...
+    fake_slack.delay_next("chat.postMessage", 3.0)  # ... answered after the client gave up
+
+    async def scenario() -> None:
+        await bot.event(mention("nato", ts="1700000400.000100"), f"EvSlow-{landed}")
+        await settle()
+
+    try:
+        run(scenario())
+    finally:
+        bots.close()
+    assert len(fake_slack.messages("C0CHAN1")) == 1
+    assert len(fake_slack.posts()) == (1 if landed else 2)
+    assert len(fake_slack.calls("conversations.replies")) == 1
+
+
 # -- I. the event claim comes before the acknowledgement ----------------------------------------
 
 

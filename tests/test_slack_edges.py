@@ -335,7 +335,7 @@ def test_a_unicode_digit_in_upcoming_gets_the_usage_everywhere(bot: Bot) -> None
 
 @pytest.mark.parametrize("lost", ["status_500", "dropped"])
 def test_a_reply_stored_but_whose_answer_was_lost_is_not_posted_twice(bot: Bot, lost: str) -> None:
-    bot.slack.fail_after_store("chat.postMessage", status=500, drop=lost == "dropped")
+    bot.slack.lose_answer_next("chat.postMessage", status=None if lost == "dropped" else 500)
 
     async def scenario() -> None:
         await bot.event(mention("nato", ts="1700000300.000100"), f"EvLost-{lost}")

@@ -4,15 +4,19 @@ fake Slack Web API over HTTP, a real SQLite database (and PostgreSQL for dropped
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from rapidfuzz import fuzz
 
+from bot.db.schema import knowledge_gaps
 from bot.server import MAX_BODY_BYTES
 from bot.slack import sending, services
 from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
@@ -331,6 +335,54 @@ def test_a_unicode_digit_in_upcoming_gets_the_usage_everywhere(bot: Bot) -> None
     assert "Usage: upcoming" in all_text(slash.json())
     (post,) = bot.slack.posts()
     assert "Usage: upcoming" in all_text(post.body["blocks"])
+
+
+def test_slash_gaps_groups_off_the_event_loop_while_other_requests_are_answered(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bots = make_bot(fake_slack, tmp_path, admin_users=frozenset({"U0ADMIN"}))
+    bot = next(bots)
+    now = dt.datetime.now(dt.UTC)
+    with bot.runtime.db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(knowledge_gaps),
+            [
+                {
+                    "query": q,
+                    "created_at": now,
+                    "channel_type": "im",
+                    "outcome": "not_found",
+                    "best_score": 0.0,
+                }
+                for q in ("antarctic fisheries", "antarctic fishery")
+            ],
+        )
+    nato_answered = threading.Event()
+    waited: list[bool] = []
+
+    def similarity(a: str, b: str) -> float:
+        # Grouping waits until /brief nato has been answered: on the event loop, it never is.
+        waited.append(nato_answered.wait(timeout=10))
+        return float(fuzz.token_set_ratio(a, b))
+
+    bot.runtime.gaps.similarity = similarity
+    response_url = fake_slack.response_url()
+
+    async def scenario() -> tuple[Result, Result]:
+        gaps = asyncio.ensure_future(
+            bot.post(slash_form("gaps", user_id="U0ADMIN", response_url=response_url))
+        )
+        nato = await bot.post(slash_form("nato", response_url=response_url))
+        nato_answered.set()
+        return await gaps, nato
+
+    try:
+        gaps, nato = run(scenario())
+    finally:
+        bots.close()
+    assert waited and all(waited)
+    assert "NATO" in all_text(nato.json())
+    assert "antarctic" in all_text(gaps.json())
 
 
 @pytest.mark.parametrize("lost", ["status_500", "dropped"])

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -97,6 +98,33 @@ def test_buttons_from_a_channel_the_bot_does_not_answer_in_get_only_a_private_re
     assert answer.body["replace_original"] is False
     assert "doesn't answer here" in all_text(answer.body)
     assert "Republic of Korea" not in all_text(answer.body)
+
+
+def test_a_shortcut_from_a_channel_the_bot_does_not_answer_in_gets_only_a_private_refusal(
+    guarded: Bot,
+) -> None:
+    url = guarded.slack.response_url("T1/7/shortcut")
+    payload = {
+        "type": "message_action",
+        "callback_id": "brief_on_message",
+        "team": {"id": "T1"},
+        "user": {"id": "U0USER1"},
+        "channel": {"id": "C0OTHER", "name": "elsewhere"},
+        "message": {"type": "message", "user": "U0USER2", "text": "nato", "ts": "1700000500.1"},
+        "response_url": url,
+        "trigger_id": "1.2.3",
+    }
+
+    async def scenario() -> Result:
+        result = await guarded.post(urlencode({"payload": json.dumps(payload)}).encode())
+        await settle()
+        return result
+
+    assert run(scenario()).status == 200
+    (answer,) = guarded.slack.responses()
+    assert answer.body["response_type"] == "ephemeral"
+    assert "doesn't answer here" in all_text(answer.body)
+    assert guarded.slack.posts() == []
 
 
 def test_buttons_in_an_allowed_channel_still_work(guarded: Bot) -> None:

@@ -31,6 +31,7 @@ ENVIRONMENT_VARIABLES = (
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
+    "BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS",
     "BRIEFBOT_SEEDS_DIR",
     "BRIEFBOT_TEMPLATES_DIR",
     "BRIEFBOT_DATABASE_URL",
@@ -134,6 +135,8 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_reply_timeout_seconds: int = 10
+    """How long a reply waits for Slack's answer before it counts as lost (then looked for)."""
     seeds_dir: Path = field(default_factory=lambda: default_dir("seeds"))
     templates_dir: Path = field(default_factory=lambda: default_dir("templates"))
     database_url: str = DEFAULT_DATABASE_URL
@@ -277,6 +280,7 @@ class Settings:
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
             slack_app_token=secret("SLACK_APP_TOKEN", "xapp-"),
             slack_api_url=api_url,
+            slack_reply_timeout_seconds=integer("BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS", 10, 1, 60),
             seeds_dir=directory("BRIEFBOT_SEEDS_DIR", default_dir("seeds")),
             templates_dir=directory("BRIEFBOT_TEMPLATES_DIR", default_dir("templates")),
             database_url=database_url,

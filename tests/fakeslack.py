@@ -6,9 +6,9 @@ posts to `response_url`s (`/response/<anything>`) and file uploads (`files.getUp
 the upload URL it hands out, `files.completeUploadExternal`: see `files`), records every call,
 checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
 with `Retry-After`, 5xx, `ok: false`), to answer late or slowly, to hold answers until released
-(`hold`), or to handle a call and then lose its answer (`fail_after_store` and
-`lose_answer_next`: a message stored, then HTTP 500 or a dropped connection). Point a client at
-it with `WebClient(token="xoxb-test", base_url=fake.base_url)`.
+(`hold`), or to handle a call and then lose its answer (`lose_answer_next`: a message stored,
+then HTTP 500 or a dropped connection). Point a client at it with
+`WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
 - API methods need `Authorization: Bearer xoxb-...`; otherwise they answer `not_authed`.
@@ -70,8 +70,6 @@ _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unava
 POST_MESSAGE_BLOCKS_TEXT_LIMIT = 11_000
 """chat.postMessage answers `msg_blocks_too_long` above this much block text (Slack has been seen
 to refuse ~11,300 characters that a response_url accepted)."""
-DROP_CONNECTION = 0
-"""An `_Answer.status` meaning: close the connection without answering."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +132,6 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._always: dict[str, _Failure] = {}
         self._delays: dict[str, deque[_Delay]] = {}
-        self._after_store: dict[str, deque[_Failure]] = {}
         self._slow: dict[str, float] = {}
         self._lost_answers: dict[str, deque[_LostAnswer]] = {}
         self._not_member: set[str] = set()
@@ -299,17 +296,6 @@ class FakeSlack:
         with self._cond:
             self._always[method] = _make_failure(status, error, retry_after, None)
 
-    def fail_after_store(
-        self, method: str, *, status: int = 500, drop: bool = False, times: int = 1
-    ) -> None:
-        """Let the next `times` calls of `method` take effect (a message is stored), then answer
-        HTTP `status`, or with `drop` close the connection unanswered: Slack's answer was lost."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        failure = _Failure(DROP_CONNECTION if drop else status, "internal_error", None, times)
-        with self._cond:
-            self._after_store.setdefault(method, deque()).append(failure)
-
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` only after `seconds`, to provoke timeouts."""
         if times < 1:
@@ -368,7 +354,6 @@ class FakeSlack:
         for gate in self._held.values():
             gate.set()
         self._held.clear()
-        self._after_store.clear()
         self._failures.clear()
         self._always.clear()
         self._delays.clear()
@@ -447,11 +432,7 @@ class FakeSlack:
         handler = _API_METHODS.get(method)
         if handler is None:
             return _Answer(200, {"ok": False, "error": "unknown_method"})
-        answer = _Answer(200, handler(self, body))
-        lost = _take(self._after_store.get(method))
-        if lost is not None:
-            return _Answer(lost.status, _error(lost.error))
-        return answer
+        return _Answer(200, handler(self, body))
 
     def _take_failure_locked(self, method: str) -> _Failure | None:
         return _take(self._failures.get(method)) or self._always.get(method)
@@ -466,7 +447,7 @@ class FakeSlack:
         if lost.remaining <= 0:
             queue.popleft()
         if lost.status is None:
-            return _Answer(0, {}, drop=True)
+            return _Answer(0, {}, drop=True)  # recorded as status 0: no answer
         return _Answer(lost.status, _error(_STATUS_ERRORS.get(lost.status, f"http_{lost.status}")))
 
     def _take_delay_locked(self, method: str) -> float:
@@ -732,7 +713,7 @@ class _Handler(BaseHTTPRequestHandler):
             gate.wait(HOLD_LIMIT)
         if delay > 0:
             fake._wait(delay)
-        if answer.status == DROP_CONNECTION or answer.drop:
+        if answer.drop:
             self.close_connection = True
             return
         payload = json.dumps(answer.body).encode("utf-8")

@@ -24,6 +24,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.timezone.key == "Pacific/Auckland"
     assert settings.default_visibility == "ephemeral"
     assert settings.port == 3000
+    assert settings.slack_reply_timeout_seconds == 10
     assert (settings.seeds_dir / "topics.yaml").is_file()
 
 
@@ -39,6 +40,7 @@ def test_defaults_are_the_documented_ones() -> None:
         ("BRIEFBOT_DATABASE_URL", "postgresql+psycopg://bot@db:port/x", "sqlite:///PATH"),
         ("PORT", "70000", "whole number"),
         ("PORT", "abc", "whole number"),
+        ("BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS", "0", "whole number from 1 to 60"),
         ("BRIEFBOT_SEEDS_DIR", "/nonexistent/seeds", "existing directory"),
         ("BRIEFBOT_REMINDER_CHANNEL", "#policy", "channel id"),
     ],

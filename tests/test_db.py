@@ -119,6 +119,26 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgres_u
 
 
 @pytest.mark.postgres
+def test_an_event_claim_goes_through_when_the_connection_dies_after_the_pool_checked_it(
+    postgres_url: str,
+) -> None:
+    db = Database(postgres_url)
+    killed: list[int] = []
+
+    @sa.event.listens_for(db.claims, "before_cursor_execute")  # the engine claims run on
+    def kill_first_claim(
+        connection: sa.Connection, _cursor: object, statement: str, *_: object
+    ) -> None:
+        if statement.startswith("INSERT INTO processed_events") and not killed:
+            killed.append(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            terminate_backend(postgres_url, killed[0])
+
+    assert db.claim_event("Ev1", "app_mention") is True
+    assert killed and db.claim_event("Ev1", "app_mention") is False
+    db.dispose()
+
+
+@pytest.mark.postgres
 def test_with_reconnect_runs_once_more_when_the_connection_dies_mid_operation(
     postgres_url: str,
 ) -> None:

@@ -32,7 +32,7 @@ def test_a_claim_is_one_autocommit_statement(
             autocommit = getattr(dbapi, "autocommit", None) or dbapi.isolation_level is None
             seen.append(f"{statement.split()[0].upper()} autocommit={autocommit}")
 
-        claims = db._claims  # on PostgreSQL an engine of its own, on SQLite the same one
+        claims = db.claims  # on PostgreSQL an engine of its own, on SQLite the same one
         for engine in (db.engine, claims) if claims.pool is not db.engine.pool else (db.engine,):
             event.listen(engine, "before_cursor_execute", on_execute)
         first = db.claim_event("Ev1", "app_mention")

@@ -283,6 +283,25 @@ def test_delayed_answer_makes_the_client_time_out(fake_slack: FakeSlack) -> None
     assert len(fake_slack.wait_for("chat.postMessage", count=2)) == 2
 
 
+@pytest.mark.parametrize("status", [500, None], ids=["http-500", "connection-dropped"])
+def test_a_lost_answer_comes_after_the_message_was_stored(
+    fake_slack: FakeSlack, status: int | None
+) -> None:
+    fake_slack.lose_answer_next("chat.postMessage", status=status)
+    web = client(fake_slack, retry_handlers=[])  # slack-sdk's default retries a dropped connection
+    fake_slack.remove_bot_from("C0OUT")
+    with pytest.raises(SlackApiError):  # refused, nothing stored: the lost answer waits
+        web.chat_postMessage(channel="C0OUT", text="refused")
+    with pytest.raises((SlackApiError, OSError)) as caught:
+        web.chat_postMessage(channel="C1", text="stored", metadata=METADATA)
+    if status is not None:
+        assert isinstance(caught.value, SlackApiError)
+        assert caught.value.response.status_code == status
+    (stored,) = fake_slack.messages("C1")
+    assert stored["text"] == "stored" and stored["metadata"] == METADATA
+    assert web.chat_postMessage(channel="C1", text="answered")["ok"] is True
+
+
 # -- limits ---------------------------------------------------------------------------------
 
 

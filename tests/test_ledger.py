@@ -112,6 +112,23 @@ def test_a_live_claim_is_never_taken_over_whatever_the_other_pass_thinks_the_tim
     assert row is not None and row.claimed_by == "a" and row.status == SENDING
 
 
+def test_claims_waiting_their_turn_in_a_slow_batch_stay_live_while_the_owner_posts(
+    database: Database,
+) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    keys = [f"r:2026-09-10:{n}" for n in range(4)]
+    for key in keys:
+        claim(a, key)
+    for n, key in enumerate(keys):  # each post takes most of a lease: the batch takes 3 leases
+        assert a.hold(key) is True
+        wall.now += LEASE * 3 / 4
+        assert all(b.take_over(waiting, now=NOW) is None for waiting in keys[n + 1 :])
+    rows = [a.get(key) for key in keys]
+    assert all(row is not None and row.claimed_by == "a" for row in rows)
+
+
 def test_an_expired_claim_is_taken_over_and_fences_its_old_owner_out(database: Database) -> None:
     wall = WallClock()
     a = DeliveryLedger(database.engine, owner="a", clock=wall)

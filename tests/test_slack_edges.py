@@ -4,15 +4,20 @@ fake Slack Web API over HTTP, a real SQLite database (and PostgreSQL for dropped
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
+from rapidfuzz import fuzz
 
+from bot.db.schema import knowledge_gaps
 from bot.server import MAX_BODY_BYTES
 from bot.slack import sending, services
 from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
@@ -93,6 +98,33 @@ def test_buttons_from_a_channel_the_bot_does_not_answer_in_get_only_a_private_re
     assert answer.body["replace_original"] is False
     assert "doesn't answer here" in all_text(answer.body)
     assert "Republic of Korea" not in all_text(answer.body)
+
+
+def test_a_shortcut_from_a_channel_the_bot_does_not_answer_in_gets_only_a_private_refusal(
+    guarded: Bot,
+) -> None:
+    url = guarded.slack.response_url("T1/7/shortcut")
+    payload = {
+        "type": "message_action",
+        "callback_id": "brief_on_message",
+        "team": {"id": "T1"},
+        "user": {"id": "U0USER1"},
+        "channel": {"id": "C0OTHER", "name": "elsewhere"},
+        "message": {"type": "message", "user": "U0USER2", "text": "nato", "ts": "1700000500.1"},
+        "response_url": url,
+        "trigger_id": "1.2.3",
+    }
+
+    async def scenario() -> Result:
+        result = await guarded.post(urlencode({"payload": json.dumps(payload)}).encode())
+        await settle()
+        return result
+
+    assert run(scenario()).status == 200
+    (answer,) = guarded.slack.responses()
+    assert answer.body["response_type"] == "ephemeral"
+    assert "doesn't answer here" in all_text(answer.body)
+    assert guarded.slack.posts() == []
 
 
 def test_buttons_in_an_allowed_channel_still_work(guarded: Bot) -> None:
@@ -333,9 +365,57 @@ def test_a_unicode_digit_in_upcoming_gets_the_usage_everywhere(bot: Bot) -> None
     assert "Usage: upcoming" in all_text(post.body["blocks"])
 
 
+def test_slash_gaps_groups_off_the_event_loop_while_other_requests_are_answered(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bots = make_bot(fake_slack, tmp_path, admin_users=frozenset({"U0ADMIN"}))
+    bot = next(bots)
+    now = dt.datetime.now(dt.UTC)
+    with bot.runtime.db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(knowledge_gaps),
+            [
+                {
+                    "query": q,
+                    "created_at": now,
+                    "channel_type": "im",
+                    "outcome": "not_found",
+                    "best_score": 0.0,
+                }
+                for q in ("antarctic fisheries", "antarctic fishery")
+            ],
+        )
+    nato_answered = threading.Event()
+    waited: list[bool] = []
+
+    def similarity(a: str, b: str) -> float:
+        # Grouping waits until /brief nato has been answered: on the event loop, it never is.
+        waited.append(nato_answered.wait(timeout=10))
+        return float(fuzz.token_set_ratio(a, b))
+
+    bot.runtime.gaps.similarity = similarity
+    response_url = fake_slack.response_url()
+
+    async def scenario() -> tuple[Result, Result]:
+        gaps = asyncio.ensure_future(
+            bot.post(slash_form("gaps", user_id="U0ADMIN", response_url=response_url))
+        )
+        nato = await bot.post(slash_form("nato", response_url=response_url))
+        nato_answered.set()
+        return await gaps, nato
+
+    try:
+        gaps, nato = run(scenario())
+    finally:
+        bots.close()
+    assert waited and all(waited)
+    assert "NATO" in all_text(nato.json())
+    assert "antarctic" in all_text(gaps.json())
+
+
 @pytest.mark.parametrize("lost", ["status_500", "dropped"])
 def test_a_reply_stored_but_whose_answer_was_lost_is_not_posted_twice(bot: Bot, lost: str) -> None:
-    bot.slack.fail_after_store("chat.postMessage", status=500, drop=lost == "dropped")
+    bot.slack.lose_answer_next("chat.postMessage", status=None if lost == "dropped" else 500)
 
     async def scenario() -> None:
         await bot.event(mention("nato", ts="1700000300.000100"), f"EvLost-{lost}")
@@ -359,6 +439,30 @@ def test_a_502_from_chat_post_message_is_retried_after_looking(bot: Bot) -> None
     assert [c.status for c in bot.slack.posts()] == [502, 200]
     assert len(bot.slack.messages("D0DM1")) == 1
     assert bot.slack.calls("conversations.history")
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["stored", "not-stored"])
+def test_a_reply_that_timed_out_once_is_looked_for_then_posted_once(
+    fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    monkeypatch.setattr(sending, "RETRY_BASE_SECONDS", 0.0)
+    bots = make_bot(fake_slack, tmp_path, slack_reply_timeout_seconds=1)
+    bot = next(bots)
+    if not landed:
+        fake_slack.fail_next("chat.postMessage", status=500)  # nothing stored ...
+    fake_slack.delay_next("chat.postMessage", 3.0)  # ... answered after the client gave up
+
+    async def scenario() -> None:
+        await bot.event(mention("nato", ts="1700000400.000100"), f"EvSlow-{landed}")
+        await settle()
+
+    try:
+        run(scenario())
+    finally:
+        bots.close()
+    assert len(fake_slack.messages("C0CHAN1")) == 1
+    assert len(fake_slack.posts()) == (1 if landed else 2)
+    assert len(fake_slack.calls("conversations.replies")) == 1
 
 
 # -- I. the event claim comes before the acknowledgement ----------------------------------------

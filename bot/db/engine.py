@@ -134,7 +134,7 @@ class Database:
         if run_migrations:
             migrate(self.engine)
         self._upsert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
-        self._claims = (
+        self.claims = (  # event claims: autocommit, one round trip each (`claim_event`)
             self.engine.execution_options(isolation_level="AUTOCOMMIT")
             if self.engine.dialect.name == "sqlite"
             else create_engine(
@@ -155,8 +155,9 @@ class Database:
         """Record an Events API delivery; False when it was already handled (a retry).
 
         One statement, one round trip: `INSERT ... ON CONFLICT DO NOTHING RETURNING` in
-        autocommit (no BEGIN or COMMIT), on connections that are not pinged before use (a dead
-        one fails the statement, is discarded, and `claim_with_one_retry` tries again).
+        autocommit (no BEGIN or COMMIT), on connections that are not pinged before use. A
+        connection the database dropped fails the statement, is discarded, and the claim is made
+        once more on a fresh one (`with_reconnect`); a second failure raises.
         """
         values = {
             "event_id": event_id[:64],
@@ -164,12 +165,12 @@ class Database:
             "received_at": now or dt.datetime.now(dt.UTC),
         }
         statement = self._upsert(processed_events).values(**values).on_conflict_do_nothing()
-        with self._claims.connect() as connection:
-            row = connection.execute(statement.returning(processed_events.c.event_id)).first()
+        claim = statement.returning(processed_events.c.event_id)
+        row = with_reconnect(self.claims, lambda connection: connection.execute(claim).first())
         return row is not None
 
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
-        if self._claims.url.get_backend_name() != "sqlite":  # its own pool
-            self._claims.dispose()
+        if self.claims.url.get_backend_name() != "sqlite":  # its own pool
+            self.claims.dispose()

@@ -6,8 +6,9 @@ In order:
 - `acknowledge_rate_limit_notices`: `app_rate_limited` notices are acknowledged (200): Slack
   counts a failed delivery against the app and may disable event subscriptions.
 - `claim_event`: each Events API delivery is claimed by its `event_id` before it is
-  acknowledged, so a retry or a second replica never answers twice. The claim is retried once
-  after a dropped database connection; if it still fails, Slack is answered 503 and retries.
+  acknowledged, so a retry or a second replica never answers twice. A dropped database
+  connection is replaced and the claim made once more (`bot.db.with_reconnect`); if it still
+  fails, Slack is answered 503 and retries.
 - `apply_access_policy`: who asked and where (`RequestContext`) is worked out once, for every
   kind of request, and stored in the context. Commands and events are answered by the handler,
   which says where the bot can be used; buttons, shortcuts and other interactions from places
@@ -118,7 +119,7 @@ async def claim_event(
         await next()
         return None
     services = services_of(context)
-    claimed = await claim_with_one_retry(services, str(event_id), str(body["event"]["type"]))
+    claimed = await claim(services, str(event_id), str(body["event"]["type"]))
     if claimed is None:
         return BoltResponse(status=503, body="")  # our failure: Slack retries the event
     if not claimed:
@@ -213,29 +214,17 @@ def _kind(body: dict[str, Any]) -> str:
     return str(body.get("command") or body.get("type") or "unknown")
 
 
-async def claim_with_one_retry(
-    services: SlackServices, event_id: str, event_type: str
-) -> bool | None:
-    """Claim `event_id`: True if this is its first delivery, False for a retry, None on failure.
-
-    A database that dropped its connections (a restart, terminated backends) fails the first
-    attempt; the pool then replaces them and one retry goes through.
-    """
-    for attempt in (1, 2):
-        try:
-            return await asyncio.to_thread(services.db.claim_event, event_id, event_type)
-        except SQLAlchemyError as exc:
-            if attempt == 1:
-                log.warning(
-                    "could not record the event; retrying once",
-                    extra={"event_id": event_id, "error": type(exc).__name__},
-                )
-                continue
-            log.error(
-                "could not record the event; asking Slack to retry it",
-                extra={"event_id": event_id, "error": type(exc).__name__},
-            )
-    return None
+async def claim(services: SlackServices, event_id: str, event_type: str) -> bool | None:
+    """Claim `event_id`: True if this is its first delivery, False for a retry, None when the
+    database cannot record it (after `Database.claim_event`'s one reconnect)."""
+    try:
+        return await asyncio.to_thread(services.db.claim_event, event_id, event_type)
+    except SQLAlchemyError as exc:
+        log.error(
+            "could not record the event; asking Slack to retry it",
+            extra={"event_id": event_id, "error": type(exc).__name__},
+        )
+        return None
 
 
 def is_interaction(body: dict[str, Any]) -> bool:

@@ -62,4 +62,6 @@ BOT_SCOPES = (
     "groups:history",  # the same in private channels
     "files:write",  # Download (.docx): upload the brief as a file
     "im:write",  # Download (.docx): open the DM the file goes to
+    "channels:read",  # conversations.info: the start-up check of the reminder channels
+    "groups:read",  # the same for a private reminder channel
 )

@@ -66,13 +66,17 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def make_web_client(settings: Settings, *, with_token: bool = True) -> AsyncWebClient:
-    """The Web API client: Slack's URL from settings (a fake in tests), 429 retried.
+    """The Web API client: Slack's URL from settings (a fake in tests), 429 retried, and the
+    replies' timeout (`BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS`), after which a post is looked for.
 
     Without the token for the Bolt app, which takes it from its `authorize` result.
     """
     token = settings.slack_bot_token.reveal() if settings.slack_bot_token and with_token else None
     return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), timeout=10
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=retry_handlers(),
+        timeout=settings.slack_reply_timeout_seconds,
     )
 
 
@@ -242,7 +246,9 @@ class SlackServices:
         for `respond_or_apologise`'s apology. A 404 means the URL expired and is final.
         """
         ensure_within_limits(payload)
-        client = AsyncWebhookClient(url=response_url, timeout=10)
+        client = AsyncWebhookClient(
+            url=response_url, timeout=self.settings.slack_reply_timeout_seconds
+        )
         reserve = 1 if keep_for_apology else 0
         error, status = "too_many_posts", None
         for attempt in range(MAX_ATTEMPTS):

@@ -1,7 +1,10 @@
 """A fake Slack Web API on 127.0.0.1, for tests driving the real slack-sdk and slack-bolt clients.
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
-`conversations.history`, `conversations.replies`, `conversations.info` and posts to
+`conversations.history`, `conversations.replies`, `conversations.info`, `views.publish`
+(the App Home, limits checked like a message's blocks), `assistant.threads.setSuggestedPrompts`
+/ `setTitle` / `setStatus`, `functions.completeSuccess` / `completeError` (with the bot token or
+a workflow's `xwfp-` token) and posts to
 `response_url`s (`/response/<anything>`), records every call, checks every message it receives
 against `bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`, 5xx,
 `ok: false`), to answer late or slowly, or to handle a call and then lose its answer
@@ -57,7 +60,7 @@ _TS_STEP_MICROS = 100
 _MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", RESPONSE_URL}
 )
-_JSON_STRING_FIELDS = ("blocks", "metadata", "attachments")
+_JSON_STRING_FIELDS = ("blocks", "metadata", "attachments", "view", "prompts", "outputs")
 _HISTORY_DEFAULT_LIMIT = 100
 _HISTORY_MAX_LIMIT = 999
 _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
@@ -389,7 +392,8 @@ class FakeSlack:
             if self.socket_url is None:
                 return _Answer(200, {"ok": False, "error": "socket_mode_not_enabled"})
             return _Answer(200, {"ok": True, "url": self.socket_url})
-        if method != RESPONSE_URL and not _is_bot_token(headers):
+        workflow_token = method.startswith("functions.") and _has_token(headers, "xwfp-")
+        if method != RESPONSE_URL and not (_is_bot_token(headers) or workflow_token):
             return _Answer(200, {"ok": False, "error": "not_authed"})
         failure = self._take_failure_locked(method)
         if failure is not None:
@@ -575,6 +579,28 @@ class FakeSlack:
     def _response_url(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
+    def _views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        view, user = body.get("view"), body.get("user_id")
+        if not isinstance(user, str) or not user:
+            return _error("user_not_found")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return _error("invalid_arguments")
+        violations = check_message({"blocks": view.get("blocks")})
+        if violations:
+            self.limit_violations.extend(f"views.publish: {v}" for v in violations)
+            return _error("invalid_blocks")
+        return {"ok": True, "view": {"id": f"V{user}", **view}}
+
+    def _assistant_thread(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("channel_id") or not body.get("thread_ts"):
+            return _error("invalid_arguments")
+        return {"ok": True}
+
+    def _complete_function(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("function_execution_id"):
+            return _error("invalid_arguments")
+        return {"ok": True}
+
 
 _API_METHODS = {
     "auth.test": FakeSlack._auth_test,
@@ -584,6 +610,12 @@ _API_METHODS = {
     "conversations.history": FakeSlack._history,
     "conversations.replies": FakeSlack._replies,
     "conversations.info": FakeSlack._conversation_info,
+    "views.publish": FakeSlack._views_publish,
+    "assistant.threads.setSuggestedPrompts": FakeSlack._assistant_thread,
+    "assistant.threads.setTitle": FakeSlack._assistant_thread,
+    "assistant.threads.setStatus": FakeSlack._assistant_thread,
+    "functions.completeSuccess": FakeSlack._complete_function,
+    "functions.completeError": FakeSlack._complete_function,
     RESPONSE_URL: FakeSlack._response_url,
 }
 

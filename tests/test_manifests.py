@@ -48,6 +48,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "home_brief": [
         {"type": "block_actions", "actions": [{"action_id": "home_brief", "value": "x"}]}
     ],
+    "brief_message": [{"type": "message_action", "callback_id": "brief_message", "message": {}}],
     "share_brief|full_brief|suggest_N": [
         {"type": "block_actions", "actions": [{"action_id": action_id, "value": "nato"}]}
         for action_id in ("share_brief", "full_brief", "suggest_1", "suggest_12")
@@ -61,6 +62,7 @@ OUTSIDE = [
     {"type": "event_callback", "event": {"type": "reaction_added"}},
     {"type": "event_callback", "event": {"type": "app_home_opened", "tab": "messages"}},
     {"type": "block_actions", "actions": [{"action_id": "suggest_x", "value": "nato"}]},
+    {"type": "message_action", "callback_id": "delete_message", "message": {}},
 ]
 
 
@@ -116,6 +118,9 @@ def test_manifest_declares_exactly_the_registry(path: Path) -> None:
     assert sorted(events) == sorted(bot_events())
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert sorted(scopes) == sorted((*BOT_SCOPES, *ASSISTANT_SCOPES))
+    shortcuts = manifest["features"]["shortcuts"]
+    assert sorted(s["callback_id"] for s in shortcuts) == sorted(SHORTCUTS)
+    assert all(s["type"] == "message" and len(s["name"]) <= 24 for s in shortcuts)
     assert manifest["features"]["app_home"]["home_tab_enabled"] is ("app_home_opened" in EVENTS)
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(ACTIONS)
     assert all(len(c["description"]) <= 100 for c in manifest["features"]["slash_commands"])

@@ -174,3 +174,77 @@ def test_a_home_button_follows_the_dm_policy_not_the_channel_list(
         bot.runtime.close()
     assert result.status == 200
     assert len(fake_slack.posts()) == posts
+
+
+# -- "Brief me on this" ----------------------------------------------------------------------------
+
+
+def message_action(
+    bot: Bot, text: str, *, channel: str = "C0CHAN1", user: str = "U0USER1"
+) -> bytes:
+    payload = {
+        "type": "message_action",
+        "callback_id": "brief_message",
+        "team": {"id": "T1"},
+        "user": {"id": user},
+        "channel": {"id": channel, "name": "policy-team"},
+        "api_app_id": "A1",
+        "trigger_id": "1.2.3",
+        "action_ts": "1700000000.2",
+        "message_ts": "1700000000.000100",
+        "response_url": bot.slack.response_url("T1/shortcut"),
+        "message": {"type": "message", "user": "U0ELSE", "text": text, "ts": "1700000000.000100"},
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_brief_me_on_this_answers_the_user_alone_in_that_channel_with_share(bot: Bot) -> None:
+    text = "Has anyone seen where the ITPP with NATO got to? <!channel>"
+    (result,) = bot.run(bot.post(message_action(bot, text)))
+    assert result.status == 200
+    (call,) = bot.slack.calls("chat.postEphemeral")
+    assert (call.body["channel"], call.body["user"]) == ("C0CHAN1", "U0USER1")
+    assert call.body["blocks"][0]["text"]["text"] == "New Zealand and NATO"
+    actions = [
+        e["action_id"] for b in call.body["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "share_brief" in actions
+    assert bot.slack.posts() == [] and bot.slack.responses() == []
+
+
+def test_brief_me_on_this_on_a_message_matching_nothing_offers_three_suggestions(bot: Bot) -> None:
+    bot.run(bot.post(message_action(bot, "zzqx weather tomorrow")))
+    (call,) = bot.slack.calls("chat.postEphemeral")
+    assert "No topic matches" in all_text(call.body["blocks"])
+    buttons = [e for b in call.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert len(buttons) == 3
+
+
+def test_brief_me_on_this_looks_words_up_and_never_runs_them_as_commands(bot: Bot) -> None:
+    bot.run(bot.post(message_action(bot, "reload", user=ADMIN)))
+    (call,) = bot.slack.calls("chat.postEphemeral")
+    assert "reloaded" not in all_text(call.body).lower()
+    bot.slack.reset()
+    bot.run(bot.post(message_action(bot, "")))
+    (call,) = bot.slack.calls("chat.postEphemeral")
+    assert "no text to look up" in call.body["text"]
+
+
+def test_brief_me_on_this_where_the_bot_is_not_falls_back_to_the_response_url(bot: Bot) -> None:
+    bot.slack.fail_next("chat.postEphemeral", error="channel_not_found")
+    bot.run(bot.post(message_action(bot, "rok", channel="C0PRIVATE")))
+    (answer,) = bot.slack.responses()
+    assert answer.body["response_type"] == "ephemeral"
+    assert answer.body["blocks"][0]["text"]["text"] == "New Zealand and the Republic of Korea"
+
+
+def test_brief_me_on_this_follows_the_access_policy(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    bot = next(make_bot(fake_slack, tmp_path, allowed_channels=frozenset({"C0OK"})))
+    try:
+        (result,) = bot.run(bot.post(message_action(bot, "nato", channel="C0ELSEWHERE")))
+    finally:
+        bot.runtime.close()
+    assert result.status == 200
+    assert fake_slack.calls("chat.postEphemeral") == []
+    (answer,) = fake_slack.responses()
+    assert "C0OK" in all_text(answer.body)

@@ -69,7 +69,7 @@ EVENTS: Mapping[str, Route] = {
     HOME_OPENED.name: HOME_OPENED,
 }
 ACTIONS: Mapping[str, Route] = {BUTTONS.name: BUTTONS, HOME_BUTTON.name: HOME_BUTTON}
-SHORTCUTS: Mapping[str, Route] = {}
+SHORTCUTS: Mapping[str, Route] = {BRIEF_MESSAGE.name: BRIEF_MESSAGE}
 """Message shortcuts, by callback id."""
 FUNCTIONS: Mapping[str, Route] = {}
 """Workflow Builder custom steps, by callback id; Slack calls them with `function_executed`."""

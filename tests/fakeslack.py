@@ -647,7 +647,9 @@ class _Handler(BaseHTTPRequestHandler):
             parts = urlsplit(self.path)
             headers = dict(self.headers.items())
             raw = self._read_body()
-            body: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+            body: dict[str, Any] = _decode_json_fields(
+                dict(parse_qsl(parts.query, keep_blank_values=True))
+            )
             try:
                 body.update(_parse_body(raw, self.headers.get("Content-Type", "")))
                 invalid_json = False
@@ -703,6 +705,12 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         body = parsed
     else:
         body = dict(parse_qsl(text, keep_blank_values=True))
+    return _decode_json_fields(body)
+
+
+def _decode_json_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """`blocks`, `view`, `outputs` and the like sent as JSON strings (in a form body or the
+    query string, as slack-sdk sends some methods' arguments), decoded in place."""
     for key in _JSON_STRING_FIELDS:
         value = body.get(key)
         if isinstance(value, str):

@@ -49,6 +49,16 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"type": "block_actions", "actions": [{"action_id": "home_brief", "value": "x"}]}
     ],
     "brief_message": [{"type": "message_action", "callback_id": "brief_message", "message": {}}],
+    "get_brief": [
+        {
+            "type": "event_callback",
+            "event": {
+                "type": "function_executed",
+                "function": {"callback_id": "get_brief"},
+                "function_execution_id": "Fx1",
+            },
+        }
+    ],
     "share_brief|full_brief|suggest_N": [
         {"type": "block_actions", "actions": [{"action_id": action_id, "value": "nato"}]}
         for action_id in ("share_brief", "full_brief", "suggest_1", "suggest_12")
@@ -61,6 +71,14 @@ OUTSIDE = [
     {"type": "event_callback", "event": {"type": "message", "subtype": "message_changed"}},
     {"type": "event_callback", "event": {"type": "reaction_added"}},
     {"type": "event_callback", "event": {"type": "app_home_opened", "tab": "messages"}},
+    {
+        "type": "event_callback",
+        "event": {
+            "type": "function_executed",
+            "function": {"callback_id": "other_step"},
+            "function_execution_id": "Fx2",
+        },
+    },
     {"type": "block_actions", "actions": [{"action_id": "suggest_x", "value": "nato"}]},
     {"type": "message_action", "callback_id": "delete_message", "message": {}},
 ]
@@ -121,6 +139,16 @@ def test_manifest_declares_exactly_the_registry(path: Path) -> None:
     shortcuts = manifest["features"]["shortcuts"]
     assert sorted(s["callback_id"] for s in shortcuts) == sorted(SHORTCUTS)
     assert all(s["type"] == "message" and len(s["name"]) <= 24 for s in shortcuts)
+    functions = manifest.get("functions", {})
+    assert sorted(functions) == sorted(FUNCTIONS)
+    for function in functions.values():
+        inputs, outputs = function["input_parameters"], function["output_parameters"]
+        assert set(inputs["required"]) <= set(inputs["properties"])
+        assert set(outputs["required"]) <= set(outputs["properties"])
+    if functions:
+        assert manifest["settings"]["function_runtime"] == "remote"
+        assert manifest["settings"]["org_deploy_enabled"] is True
+    assert ("assistant_view" in manifest["features"]) is bool(ASSISTANT_SCOPES)
     assert manifest["features"]["app_home"]["home_tab_enabled"] is ("app_home_opened" in EVENTS)
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(ACTIONS)
     assert all(len(c["description"]) <= 100 for c in manifest["features"]["slash_commands"])

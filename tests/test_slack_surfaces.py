@@ -176,7 +176,7 @@ def test_a_home_button_follows_the_dm_policy_not_the_channel_list(
     assert len(fake_slack.posts()) == posts
 
 
-# -- "Brief me on this" ----------------------------------------------------------------------------
+# -- "Brief me on this" --------------------------------------------------------------------------
 
 
 def message_action(
@@ -248,3 +248,119 @@ def test_brief_me_on_this_follows_the_access_policy(fake_slack: FakeSlack, tmp_p
     assert fake_slack.calls("chat.postEphemeral") == []
     (answer,) = fake_slack.responses()
     assert "C0OK" in all_text(answer.body)
+
+
+# -- the assistant panel ------------------------------------------------------------------------
+
+THREAD = "1700000300.000100"
+
+
+def thread_started() -> dict[str, Any]:
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": "U0USER1",
+            "context": {"channel_id": "C0CHAN1", "team_id": "T1", "enterprise_id": None},
+            "channel_id": "D0DM1",
+            "thread_ts": THREAD,
+        },
+        "event_ts": "1700000300.000200",
+    }
+
+
+def in_thread(text: str, ts: str = "1700000301.000100") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U0USER1",
+        "text": text,
+        "ts": ts,
+        "thread_ts": THREAD,
+        "channel": "D0DM1",
+        "event_ts": ts,
+    }
+
+
+def test_a_new_assistant_thread_gets_a_greeting_and_suggested_prompts(bot: Bot) -> None:
+    (result,) = bot.run(bot.event(thread_started(), "EvA1"))
+    assert result.status == 200
+    (greeting,) = bot.slack.posts()
+    assert (greeting.body["channel"], greeting.body["thread_ts"]) == ("D0DM1", THREAD)
+    (call,) = bot.slack.calls("assistant.threads.setSuggestedPrompts")
+    prompts = call.body["prompts"]
+    assert (call.body["channel_id"], call.body["thread_ts"]) == ("D0DM1", THREAD)
+    assert prompts[-1] == {"title": "What's coming up?", "message": "upcoming"}
+    fb = bot.runtime.knowledge.current.factbase
+    sizes = sorted((len(fb.facts_for(t)) for t in fb.topics), reverse=True)
+    assert [len(fb.facts_for(p["message"])) for p in prompts[:-1]] == sizes[:3]
+
+
+def test_a_message_in_an_assistant_thread_gets_the_brief_there_and_titles_the_thread(
+    bot: Bot,
+) -> None:
+    bot.run(bot.event(in_thread("what's the latest on the ITPP?"), "EvA2"))
+    (post,) = bot.slack.posts()
+    assert (post.body["channel"], post.body["thread_ts"]) == ("D0DM1", THREAD)
+    assert post.body["blocks"][0]["text"]["text"] == "New Zealand and NATO"
+    (title,) = bot.slack.calls("assistant.threads.setTitle")
+    assert title.body["title"] == "New Zealand and NATO"
+    assert title.body["thread_ts"] == THREAD
+
+
+def test_the_upcoming_prompt_lists_what_is_coming_up_in_the_thread(bot: Bot) -> None:
+    bot.run(bot.event(in_thread("upcoming"), "EvA3"))
+    (post,) = bot.slack.posts()
+    assert post.body["thread_ts"] == THREAD
+    assert bot.slack.calls("assistant.threads.setTitle") == []
+
+
+def test_without_the_assistant_feature_a_thread_is_still_answered(bot: Bot) -> None:
+    bot.slack.always_fail("assistant.threads.setTitle", error="not_allowed_token_type")
+    bot.slack.always_fail("assistant.threads.setSuggestedPrompts", error="not_allowed_token_type")
+    bot.run(bot.event(in_thread("rok"), "EvA4"), bot.event(thread_started(), "EvA5"))
+    answers = [p for p in bot.slack.posts() if p.body.get("blocks")]
+    assert answers[0].body["blocks"][0]["text"]["text"] == "New Zealand and the Republic of Korea"
+    assert len(bot.slack.calls("assistant.threads.setTitle")) == 1
+
+
+# -- the Workflow Builder step ------------------------------------------------------------------
+
+
+def function_executed(query: str, execution: str = "Fx1") -> dict[str, Any]:
+    return {
+        "type": "function_executed",
+        "function": {"id": "Fn1", "callback_id": "get_brief", "title": "Get a brief"},
+        "inputs": {"query": query},
+        "function_execution_id": execution,
+        "workflow_execution_id": "Wx1",
+        "event_ts": "1700000400.1",
+        "bot_access_token": "xwfp-test-workflow-token",
+    }
+
+
+def test_the_workflow_step_completes_with_the_brief_its_date_and_sources(bot: Bot) -> None:
+    (result,) = bot.run(bot.event(function_executed("rok"), "EvW1"))
+    assert result.status == 200
+    (call,) = bot.slack.calls("functions.completeSuccess")
+    assert call.headers["Authorization"] == "Bearer xwfp-test-workflow-token"
+    assert call.body["function_execution_id"] == "Fx1"
+    outputs = call.body["outputs"]
+    assert outputs["brief"].startswith("*New Zealand and the Republic of Korea*")
+    assert "[1]" in outputs["brief"]
+    brief = bot.runtime.services.handler.brief_for_topic("rok", query="rok", resolved_by="alias")
+    assert outputs["as_of"] == brief.brief.as_of_label  # type: ignore[union-attr]
+    assert outputs["sources"] and all(u.startswith("http") for u in outputs["sources"])
+    assert bot.slack.calls("functions.completeError") == []
+
+
+def test_the_workflow_step_fails_clearly_when_nothing_matches(bot: Bot) -> None:
+    bot.run(bot.event(function_executed("zzqx weather"), "EvW2"))
+    (call,) = bot.slack.calls("functions.completeError")
+    assert call.body["function_execution_id"] == "Fx1"
+    assert call.body["error"].startswith("No topic matches “zzqx weather”. Closest topics: ")
+    bot.run(bot.event(function_executed("   ", "Fx2"), "EvW3"))
+    assert (
+        "needs a topic or a question"
+        in bot.slack.calls("functions.completeError")[-1].body["error"]
+    )
+    assert bot.slack.calls("functions.completeSuccess") == []

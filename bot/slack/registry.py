@@ -71,14 +71,14 @@ EVENTS: Mapping[str, Route] = {
 ACTIONS: Mapping[str, Route] = {BUTTONS.name: BUTTONS, HOME_BUTTON.name: HOME_BUTTON}
 SHORTCUTS: Mapping[str, Route] = {BRIEF_MESSAGE.name: BRIEF_MESSAGE}
 """Message shortcuts, by callback id."""
-FUNCTIONS: Mapping[str, Route] = {}
+FUNCTIONS: Mapping[str, Route] = {GET_BRIEF.name: GET_BRIEF}
 """Workflow Builder custom steps, by callback id; Slack calls them with `function_executed`."""
 FUNCTION_EVENT = "function_executed"
 
-ASSISTANT_EVENTS: tuple[str, ...] = ()
+ASSISTANT_EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
 """The assistant panel's events, taken by Bolt's `AsyncAssistant` middleware (with the
 `message.im` events in its threads), not by listeners of their own."""
-ASSISTANT_SCOPES: tuple[str, ...] = ()
+ASSISTANT_SCOPES = ("assistant:write",)
 """The assistant panel is optional: a workspace without it never sends its events."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import actions, commands, events, shortcuts
+from bot.slack.listeners import actions, assistant, commands, events, functions, shortcuts
 
 
 def register(app: AsyncApp) -> None:
@@ -18,3 +18,5 @@ def register(app: AsyncApp) -> None:
     events.register(app)
     actions.register(app)
     shortcuts.register(app)
+    functions.register(app)
+    assistant.register(app)

@@ -16,7 +16,7 @@ import pytest
 from bot.slack.home import HOME_TTL_SECONDS, refresh_home
 from tests.asgi import Bot, make_bot
 from tests.fakeslack import FakeSlack
-from tests.slackreq import all_text
+from tests.slackreq import all_text, slash_form
 
 ADMIN = "U0ADMIN"
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -364,3 +364,10 @@ def test_the_workflow_step_fails_clearly_when_nothing_matches(bot: Bot) -> None:
         in bot.slack.calls("functions.completeError")[-1].body["error"]
     )
     assert bot.slack.calls("functions.completeSuccess") == []
+
+
+def test_help_in_slack_names_the_other_ways_in(bot: Bot) -> None:
+    (result,) = bot.run(bot.post(slash_form("help", response_url=bot.slack.response_url())))
+    text = all_text(result.json()["blocks"])
+    for way in ("Brief me on this", "assistant panel", "Get a brief", "Home tab"):
+        assert way in text

@@ -16,7 +16,7 @@ from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
 from bot.curate.review import curator_review
 from bot.factbase.model import FactBase
-from bot.gaps import GapLog
+from bot.gaps import GapGroup, GapLog
 from bot.replies import (
     AboutReply,
     BriefReply,
@@ -24,6 +24,8 @@ from bot.replies import (
     ErrorReply,
     GapsReply,
     HelpReply,
+    HomeReply,
+    HomeTopic,
     NotAllowedReply,
     NotFoundReply,
     ReloadOutcome,
@@ -44,6 +46,8 @@ COMPOSED_CACHE_SIZE = 1024
 GAPS_DAYS = 90
 MAX_GAP_GROUPS = 30
 DEFAULT_UPCOMING_DAYS = 14
+HOME_GAPS = 5
+"""Knowledge gaps an admin's App Home lists."""
 
 SLACK, CONSOLE, CLI = "slack", "console", "cli"
 EVERYWHERE = frozenset({SLACK, CONSOLE, CLI})
@@ -292,6 +296,48 @@ class CommandHandler:
         commands = tuple(CommandHelp(f"{p} {c.usage}", c.help) for c in self.commands_for(ctx))
         return HelpReply(commands, topic_rows(self.knowledge.current), prefix=p, note=note)
 
+    def home(self, ctx: RequestContext, *, today: dt.date | None = None) -> HomeReply:
+        """The App Home: topics with their first summary sentence, the reminders ahead, the
+        fact base's version, as-of date and staleness; for admins, gaps and the worklist size."""
+        knowledge = self.knowledge.current
+        fb = knowledge.factbase
+        day = today or self.today()
+        newest = fb.newest_source_date()
+        age = (day - newest.first_day()).days if newest else None
+        topics = tuple(
+            HomeTopic(
+                t.id, t.title, t.summary[0].text if t.summary else "", len(fb.facts_for(t.id))
+            )
+            for t in sorted(fb.topics.values(), key=lambda t: t.title.lower())
+        )
+        admin = self.access.is_admin(ctx)
+        gaps = self.recent_gaps() if admin else None
+        review = (
+            curator_review(knowledge, today=day, stale_days=self.stale_days, gaps=gaps).total
+            if admin
+            else None
+        )
+        return HomeReply(
+            topics,
+            knowledge.schedule.upcoming(fb, day, DEFAULT_UPCOMING_DAYS, None),
+            fb.version,
+            newest.human() if newest else "undated",
+            age is None or age > self.stale_days,
+            age,
+            self.stale_days,
+            admin=admin,
+            gaps=tuple((gaps or [])[:HOME_GAPS]),
+            review_items=review,
+        )
+
+    def recent_gaps(self) -> list[GapGroup] | None:
+        """The knowledge gaps of the last `GAPS_DAYS` days, most frequent first (None without a
+        gap store)."""
+        if self.gaps is None:
+            return None
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
+        return self.gaps.groups(since=since)[:MAX_GAP_GROUPS]
+
     def not_found(self, resolution: Resolution, knowledge: Knowledge, ctx: RequestContext) -> Reply:
         """The not-found reply (or help, when the query had nothing in it)."""
         if resolution.empty:
@@ -365,9 +411,7 @@ def _about(handler: CommandHandler, inv: Invocation) -> Reply:
     elsewhere="briefbot gaps",
 )
 def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
-    assert handler.gaps is not None
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
-    return GapsReply(tuple(handler.gaps.groups(since=since)[:MAX_GAP_GROUPS]), GAPS_DAYS)
+    return GapsReply(tuple(handler.recent_gaps() or ()), GAPS_DAYS)
 
 
 @command(
@@ -393,15 +437,11 @@ def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
     elsewhere="briefbot review",
 )
 def _review(handler: CommandHandler, inv: Invocation) -> Reply:
-    groups = None
-    if handler.gaps is not None:
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=GAPS_DAYS)
-        groups = handler.gaps.groups(since=since)[:MAX_GAP_GROUPS]
     return curator_review(
         inv.knowledge,
         today=inv.today or handler.today(),
         stale_days=handler.stale_days,
-        gaps=groups,
+        gaps=handler.recent_gaps(),
     )
 
 

@@ -166,3 +166,32 @@ class ReloadReply(Reply):
     outcome: ReloadOutcome
     template: ClassVar[str] = "reload"
     kind: ClassVar[str] = "reload"
+
+
+@dataclass(frozen=True, slots=True)
+class HomeTopic:
+    """A topic on the App Home: its title, the first sentence of its summary and its size."""
+
+    id: str
+    title: str
+    summary: str
+    facts: int
+
+
+@dataclass(frozen=True)
+class HomeReply(Reply):
+    """The App Home tab: the topics, what is coming up, and the fact base's version and age;
+    for admins, the top knowledge gaps and the size of the curator's worklist."""
+
+    topics: tuple[HomeTopic, ...]
+    upcoming: tuple[UpcomingItem, ...]
+    version: str
+    as_of: str
+    stale: bool
+    age_days: int | None
+    stale_days: int
+    admin: bool = False
+    gaps: tuple[GapGroup, ...] = ()
+    review_items: int | None = None
+    template: ClassVar[str] = "home"
+    kind: ClassVar[str] = "home"

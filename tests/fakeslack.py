@@ -2,12 +2,15 @@
 
 `FakeSlack` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 `conversations.history`, `conversations.replies`, `conversations.info`, `conversations.open`,
-posts to `response_url`s (`/response/<anything>`) and file uploads (`files.getUploadURLExternal`,
-the upload URL it hands out, `files.completeUploadExternal`: see `files`), records every call,
-checks every message it receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429
-with `Retry-After`, 5xx, `ok: false`), to answer late or slowly, to hold answers until released
-(`hold`), or to handle a call and then lose its answer (`lose_answer_next`: a message stored,
-then HTTP 500 or a dropped connection). Point a client at it with
+`views.publish` (the App Home, limits checked like a message's blocks),
+`assistant.threads.setSuggestedPrompts` / `setTitle` / `setStatus`, `functions.completeSuccess` /
+`completeError` (with the bot token or a workflow's `xwfp-` token), posts to `response_url`s
+(`/response/<anything>`) and file uploads (`files.getUploadURLExternal`, the upload URL it hands
+out, `files.completeUploadExternal`: see `files`), records every call, checks every message it
+receives against `bot.slack.limits`, and can be scripted to fail (HTTP 429 with `Retry-After`,
+5xx, `ok: false`), to answer late or slowly, to hold answers until released (`hold`), or to
+handle a call and then lose its answer (`lose_answer_next`: a message stored, then HTTP 500 or a
+dropped connection). Point a client at it with
 `WebClient(token="xoxb-test", base_url=fake.base_url)`.
 
 Behaviour worth knowing, copied from Slack:
@@ -63,7 +66,7 @@ _TS_STEP_MICROS = 100
 _MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", RESPONSE_URL}
 )
-_JSON_STRING_FIELDS = ("blocks", "metadata", "attachments")
+_JSON_STRING_FIELDS = ("blocks", "metadata", "attachments", "view", "prompts", "outputs")
 _HISTORY_DEFAULT_LIMIT = 100
 _HISTORY_MAX_LIMIT = 999
 _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
@@ -415,7 +418,8 @@ class FakeSlack:
             if self.socket_url is None:
                 return _Answer(200, {"ok": False, "error": "socket_mode_not_enabled"})
             return _Answer(200, {"ok": True, "url": self.socket_url})
-        if method not in (RESPONSE_URL, UPLOAD) and not _is_bot_token(headers):
+        workflow_token = method.startswith("functions.") and _has_token(headers, "xwfp-")
+        if method not in (RESPONSE_URL, UPLOAD) and not (_is_bot_token(headers) or workflow_token):
             return _Answer(200, {"ok": False, "error": "not_authed"})
         failure = self._take_failure_locked(method)
         if failure is not None:
@@ -644,6 +648,28 @@ class FakeSlack:
             )
         return {"ok": True, "files": shared}
 
+    def _views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        view, user = body.get("view"), body.get("user_id")
+        if not isinstance(user, str) or not user:
+            return _error("user_not_found")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return _error("invalid_arguments")
+        violations = check_message({"blocks": view.get("blocks")})
+        if violations:
+            self.limit_violations.extend(f"views.publish: {v}" for v in violations)
+            return _error("invalid_blocks")
+        return {"ok": True, "view": {"id": f"V{user}", **view}}
+
+    def _assistant_thread(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("channel_id") or not body.get("thread_ts"):
+            return _error("invalid_arguments")
+        return {"ok": True}
+
+    def _complete_function(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("function_execution_id"):
+            return _error("invalid_arguments")
+        return {"ok": True}
+
 
 _API_METHODS = {
     "auth.test": FakeSlack._auth_test,
@@ -656,6 +682,12 @@ _API_METHODS = {
     "conversations.open": FakeSlack._conversation_open,
     "files.getUploadURLExternal": FakeSlack._get_upload_url,
     "files.completeUploadExternal": FakeSlack._complete_upload,
+    "views.publish": FakeSlack._views_publish,
+    "assistant.threads.setSuggestedPrompts": FakeSlack._assistant_thread,
+    "assistant.threads.setTitle": FakeSlack._assistant_thread,
+    "assistant.threads.setStatus": FakeSlack._assistant_thread,
+    "functions.completeSuccess": FakeSlack._complete_function,
+    "functions.completeError": FakeSlack._complete_function,
     RESPONSE_URL: FakeSlack._response_url,
     UPLOAD: FakeSlack._upload,
 }
@@ -688,7 +720,9 @@ class _Handler(BaseHTTPRequestHandler):
             parts = urlsplit(self.path)
             headers = dict(self.headers.items())
             raw = self._read_body()
-            body: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+            body: dict[str, Any] = _decode_json_fields(
+                dict(parse_qsl(parts.query, keep_blank_values=True))
+            )
             try:
                 if parts.path.startswith("/upload/"):  # a file's bytes, not a form
                     body.update(file_id=parts.path.removeprefix("/upload/"), content=raw)
@@ -752,6 +786,12 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         body = parsed
     else:
         body = dict(parse_qsl(text, keep_blank_values=True))
+    return _decode_json_fields(body)
+
+
+def _decode_json_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """`blocks`, `view`, `outputs` and the like sent as JSON strings (in a form body or the
+    query string, as slack-sdk sends some methods' arguments), decoded in place."""
     for key in _JSON_STRING_FIELDS:
         value = body.get(key)
         if isinstance(value, str):

@@ -15,7 +15,17 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.slack.app import BotIdentity, build_app
-from bot.slack.registry import ACTIONS, BOT_SCOPES, COMMANDS, EVENTS, EVENTS_PATH
+from bot.slack.registry import (
+    ACTIONS,
+    ASSISTANT_SCOPES,
+    BOT_SCOPES,
+    COMMANDS,
+    EVENTS,
+    EVENTS_PATH,
+    FUNCTIONS,
+    SHORTCUTS,
+    bot_events,
+)
 from tests.asgi import build_runtime
 from tests.fakeslack import FakeSlack
 
@@ -32,6 +42,23 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"type": "event_callback", "event": {"type": "message", "channel_type": "im", **extra}}
         for extra in ({}, {"subtype": "file_share"}, {"subtype": "thread_broadcast"})
     ],
+    "app_home_opened": [
+        {"type": "event_callback", "event": {"type": "app_home_opened", "tab": "home"}}
+    ],
+    "home_brief": [
+        {"type": "block_actions", "actions": [{"action_id": "home_brief", "value": "x"}]}
+    ],
+    "brief_message": [{"type": "message_action", "callback_id": "brief_message", "message": {}}],
+    "get_brief": [
+        {
+            "type": "event_callback",
+            "event": {
+                "type": "function_executed",
+                "function": {"callback_id": "get_brief"},
+                "function_execution_id": "Fx1",
+            },
+        }
+    ],
     "share_brief|full_brief|download_brief|suggest_N": [
         {"type": "block_actions", "actions": [{"action_id": action_id, "value": "nato"}]}
         for action_id in ("share_brief", "full_brief", "download_brief", "suggest_1", "suggest_12")
@@ -43,7 +70,17 @@ OUTSIDE = [
     {"type": "event_callback", "event": {"type": "message", "channel_type": "channel"}},
     {"type": "event_callback", "event": {"type": "message", "subtype": "message_changed"}},
     {"type": "event_callback", "event": {"type": "reaction_added"}},
+    {"type": "event_callback", "event": {"type": "app_home_opened", "tab": "messages"}},
+    {
+        "type": "event_callback",
+        "event": {
+            "type": "function_executed",
+            "function": {"callback_id": "other_step"},
+            "function_execution_id": "Fx2",
+        },
+    },
     {"type": "block_actions", "actions": [{"action_id": "suggest_x", "value": "nato"}]},
+    {"type": "message_action", "callback_id": "delete_message", "message": {}},
 ]
 
 
@@ -77,7 +114,7 @@ def matching(app: AsyncApp, body: dict[str, Any]) -> list[int]:
 
 
 def test_each_listener_the_app_registers_takes_exactly_one_registry_route(app: AsyncApp) -> None:
-    routes = {**COMMANDS, **EVENTS, **ACTIONS}
+    routes = {**COMMANDS, **EVENTS, **ACTIONS, **SHORTCUTS, **FUNCTIONS}
     assert sorted(SAMPLES) == sorted(routes)
     taken_by: dict[str, set[int]] = {}
     for name, bodies in SAMPLES.items():
@@ -95,8 +132,24 @@ def test_manifest_declares_exactly_the_registry(path: Path) -> None:
     manifest = load(path)
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert sorted(commands) == sorted(COMMANDS)
-    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert sorted(events) == sorted(bot_events())
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert sorted(scopes) == sorted((*BOT_SCOPES, *ASSISTANT_SCOPES))
+    shortcuts = manifest["features"]["shortcuts"]
+    assert sorted(s["callback_id"] for s in shortcuts) == sorted(SHORTCUTS)
+    assert all(s["type"] == "message" and len(s["name"]) <= 24 for s in shortcuts)
+    functions = manifest.get("functions", {})
+    assert sorted(functions) == sorted(FUNCTIONS)
+    for function in functions.values():
+        inputs, outputs = function["input_parameters"], function["output_parameters"]
+        assert set(inputs["required"]) <= set(inputs["properties"])
+        assert set(outputs["required"]) <= set(outputs["properties"])
+    if functions:
+        assert manifest["settings"]["function_runtime"] == "remote"
+        assert manifest["settings"]["org_deploy_enabled"] is True
+    assert ("assistant_view" in manifest["features"]) is bool(ASSISTANT_SCOPES)
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is ("app_home_opened" in EVENTS)
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(ACTIONS)
     assert all(len(c["description"]) <= 100 for c in manifest["features"]["slash_commands"])
 

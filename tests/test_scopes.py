@@ -14,6 +14,8 @@ CALL = re.compile(r"\.((?:auth|chat|conversations|views|users|reactions|assistan
 NEEDS: dict[str, set[str]] = {
     "auth_test": set(),
     "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},  # "Brief me on this" answers the user alone
+    "views_publish": set(),  # the App Home tab: no scope beyond the bot token
     # replies in DMs and reminders in public and private channels: looked for after a lost answer
     "conversations_history": {"im:history", "channels:history", "groups:history"},
     # mentions are answered in threads of public and private channels

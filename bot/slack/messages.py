@@ -58,16 +58,18 @@ class MessageBuilder:
         log.warning(
             "reply %s broke Slack limits (%s); sending a short text", reply.kind, problems[:3]
         )
-        text = self._fallback(reply)
+        text = self.fallback(reply)
         return {"text": text, "blocks": [_section(text)]}
 
     def _payload(self, reply: Reply, *, interactive: bool, shared_by: str | None) -> dict[str, Any]:
         blocks = self.renderer.render_blocks(
             reply.template, interactive=interactive, shared_by=shared_by, **reply.context()
         )
-        return {"text": self._fallback(reply), "blocks": blocks}
+        return {"text": self.fallback(reply), "blocks": blocks}
 
-    def _fallback(self, reply: Reply) -> str:
+    def fallback(self, reply: Reply) -> str:
+        """The reply as short mrkdwn text: a message's notification fallback, a workflow
+        step's output."""
         if isinstance(reply, BriefReply):
             text = self.renderer.render("brief", MRKDWN, short=True, **reply.context())
         else:

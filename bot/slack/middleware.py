@@ -261,11 +261,13 @@ def request_context(body: dict[str, Any]) -> RequestContext:
     container = body.get("container")
     in_container = container.get("channel_id") if isinstance(container, dict) else None
     channel_id = _id(body.get("channel")) or _id(in_container)
+    view = body.get("view")
+    from_home = isinstance(view, dict) and view.get("type") == "home"  # answered in the DM
     return RequestContext(
         surface="slack",
         user_id=_id(body.get("user")),
         channel_id=channel_id,
-        channel_type="im" if (channel_id or "").startswith("D") else "channel",
+        channel_type="im" if from_home or (channel_id or "").startswith("D") else "channel",
         prefix="/brief",
     )
 

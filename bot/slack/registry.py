@@ -49,9 +49,44 @@ BUTTONS = Route(
 )
 """The buttons on briefs and on not-found answers (one listener answers them all)."""
 
+
+async def on_home_tab(event: dict[str, Any]) -> bool:
+    """Bolt matcher: the App Home's Home tab was opened (not its Messages tab)."""
+    return event.get("tab") == "home"
+
+
+HOME_OPENED = Route("app_home_opened", {"type": "app_home_opened"}, (on_home_tab,))
+HOME_BUTTON = Route("home_brief", "home_brief")
+"""A topic's button on the App Home: the brief, sent to the user's direct message."""
+BRIEF_MESSAGE = Route("brief_message", "brief_message")
+"""The message shortcut "Brief me on this" (its callback id)."""
+GET_BRIEF = Route("get_brief", "get_brief")
+"""The Workflow Builder step "Get a brief" (its function callback id)."""
+
 COMMANDS: Mapping[str, Route] = {BRIEF.name: BRIEF}
-EVENTS: Mapping[str, Route] = {MENTION.name: MENTION, DIRECT_MESSAGE.name: DIRECT_MESSAGE}
-ACTIONS: Mapping[str, Route] = {BUTTONS.name: BUTTONS}
+EVENTS: Mapping[str, Route] = {
+    MENTION.name: MENTION,
+    DIRECT_MESSAGE.name: DIRECT_MESSAGE,
+    HOME_OPENED.name: HOME_OPENED,
+}
+ACTIONS: Mapping[str, Route] = {BUTTONS.name: BUTTONS, HOME_BUTTON.name: HOME_BUTTON}
+SHORTCUTS: Mapping[str, Route] = {BRIEF_MESSAGE.name: BRIEF_MESSAGE}
+"""Message shortcuts, by callback id."""
+FUNCTIONS: Mapping[str, Route] = {GET_BRIEF.name: GET_BRIEF}
+"""Workflow Builder custom steps, by callback id; Slack calls them with `function_executed`."""
+FUNCTION_EVENT = "function_executed"
+
+ASSISTANT_EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
+"""The assistant panel's events, taken by Bolt's `AsyncAssistant` middleware (with the
+`message.im` events in its threads), not by listeners of their own."""
+ASSISTANT_SCOPES = ("assistant:write",)
+"""The assistant panel is optional: a workspace without it never sends its events."""
+
+
+def bot_events() -> list[str]:
+    """Every bot event the manifests subscribe to."""
+    return [*EVENTS, *ASSISTANT_EVENTS, *((FUNCTION_EVENT,) if FUNCTIONS else ())]
+
 
 BOT_SCOPES = (
     "app_mentions:read",  # app_mention events

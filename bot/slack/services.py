@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,6 +29,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
 from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
+from bot.slack.home import HomeTabs
 from bot.slack.limits import (
     MAX_TOTAL_BLOCKS_TEXT_CHARS,
     POST_MESSAGE_BLOCKS_TEXT_BUDGET,
@@ -94,6 +96,7 @@ class SlackServices:
     db: Database
     metrics: Metrics = field(default_factory=Metrics)
     response_urls: ResponseUrlBudget = field(default_factory=ResponseUrlBudget)
+    home: HomeTabs = field(default_factory=HomeTabs)
     _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -187,6 +190,27 @@ class SlackServices:
         if error is not None:
             self.slack_failed("chat.postMessage", error, status=status)
         return error
+
+    async def post_ephemeral(
+        self, client: AsyncWebClient, payload: dict[str, Any], *, channel: str, user: str
+    ) -> str | None:
+        """chat.postEphemeral to `user` in `channel`, limits checked first; Slack's error (logged)
+        or None. Nothing to de-duplicate: an ephemeral message is seen once, then gone."""
+        ensure_within_limits(payload)
+        try:
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            self.slack_failed("chat.postEphemeral", error, status=exc.response.status_code)
+            return error
+        return None
 
     def slack_failed(self, method: str, error: str, *, status: int | None = None) -> None:
         """Log and count a Slack call that failed after its retries (bounded metric labels)."""

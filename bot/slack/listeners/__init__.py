@@ -1,4 +1,5 @@
-"""Bolt listeners, one package per kind (commands, events, actions), each with `register(app)`.
+"""Bolt listeners, one package per kind (commands, events, actions, shortcuts, the assistant,
+functions), each with `register(app)`.
 
 Listeners are module-level functions: they take what Bolt injects, reach the services through
 the context (`bot.slack.middleware.services_of`) and register from `bot.slack.registry`.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, assistant, commands, events, functions, shortcuts
 
 
 def register(app: AsyncApp) -> None:
@@ -16,3 +17,6 @@ def register(app: AsyncApp) -> None:
     commands.register(app)
     events.register(app)
     actions.register(app)
+    shortcuts.register(app)
+    functions.register(app)
+    assistant.register(app)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from bot.db.schema import factbase_snapshots as table
 from bot.factbase.model import Fact, FactBase
-from bot.publish.payload import decode, encode
+from bot.publish.payload import PayloadError, decode, encode
 
 NOTIFY_CHANNEL = "briefbot_factbase"
 """The PostgreSQL channel a publication is announced on (its payload: the snapshot's id)."""
@@ -168,9 +168,16 @@ def _payload(connection: Connection, snapshot_id: int) -> bytes:
     return bytes(value)
 
 
-def _factbase(connection: Connection, snapshot: Snapshot | None) -> FactBase | None:
-    """The fact base a stored snapshot holds (None for no snapshot), to compare against."""
-    return None if snapshot is None else decode(_payload(connection, snapshot.id)).factbase
+def _changes(connection: Connection, newest: Snapshot | None, after: FactBase) -> Changes:
+    """What `after` changes against the newest stored snapshot; every fact counts as added
+    when there is none, or when it cannot be read (a format from other code)."""
+    if newest is None:
+        return compare(None, after)
+    try:
+        before = decode(_payload(connection, newest.id)).factbase
+    except PayloadError:
+        return dataclasses.replace(compare(None, after), previous=newest.version)
+    return compare(before, after)
 
 
 class SnapshotStore:
@@ -215,7 +222,7 @@ class SnapshotStore:
             newest = self._lock_newest(connection)
             if newest is not None and newest.version == factbase.version:
                 return Publication(newest, stored=False)
-            changes = compare(_factbase(connection, newest), factbase)
+            changes = _changes(connection, newest, factbase)
             payload = encode(factbase, reminders)
             counts = (len(factbase.documents), len(factbase.topics), len(factbase.facts), rules)
             snapshot = self._insert(
@@ -237,9 +244,7 @@ class SnapshotStore:
             earlier = _snapshot(row)
             payload = bytes(row._mapping["payload"])
             after = decode(payload).factbase
-            changes = dataclasses.replace(
-                compare(_factbase(connection, newest), after), rollback_of=version
-            )
+            changes = dataclasses.replace(_changes(connection, newest, after), rollback_of=version)
             counts = (earlier.documents, earlier.topics, earlier.facts, earlier.rules)
             snapshot = self._insert(connection, version, author, now, counts, changes, payload)
         return Publication(snapshot, stored=True)

@@ -27,8 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.factbase import SEED, generate  # noqa: E402
-from bot.factbase import FactBase, load_factbase  # noqa: E402
-from bot.factbase import yamlsrc  # noqa: E402
+from bot.factbase import (  # noqa: E402
+    FactBase,
+    load_factbase,
+    yamlsrc,
+)
 from bot.publish.payload import decode, encode  # noqa: E402
 from bot.state import Knowledge  # noqa: E402
 

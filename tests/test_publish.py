@@ -274,3 +274,16 @@ def test_a_replica_switches_to_a_new_snapshot_and_keeps_the_last_good_one_on_fai
         ]
     finally:
         runtime.close()
+
+
+def test_a_payload_written_with_another_field_order_still_loads(factbase: FactBase) -> None:
+    """Snapshots name their fields, so code that reorders or adds a defaulted field reads
+    snapshots published before it."""
+    document = json.loads(zlib.decompress(encode(factbase, None)))
+    names = document["fields"]["fact"]
+    keep = [i for i, name in enumerate(names) if name != "reviewed"]  # a field added since
+    document["fields"]["fact"] = [names[i] for i in reversed(keep)]
+    document["fact"] = [[row[i] for i in reversed(keep)] for row in document["fact"]]
+    rebuilt = decode(zlib.compress(json.dumps(document).encode())).factbase
+    expected = {k: dataclasses.replace(f, reviewed=None) for k, f in factbase.facts.items()}
+    assert rebuilt.facts == expected

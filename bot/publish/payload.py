@@ -126,13 +126,14 @@ _DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {
 def _records(kind: str, cls: Callable[..., Any], document: Mapping[str, Any]) -> list[Any]:
     names = document["fields"][kind]
     convert = [(i, _DECODERS[kind][n]) for i, n in enumerate(names) if n in _DECODERS[kind]]
-    built = []
-    for row in document[kind]:
+    rows = document[kind]
+    for row in rows:
         for i, decode in convert:
             if row[i] is not None:
                 row[i] = decode(row[i])
-        built.append(cls(**dict(zip(names, row, strict=True))))
-    return built
+    if names == [f.name for f in dataclasses.fields(cls)]:  # type: ignore[arg-type]
+        return [cls(*row) for row in rows]  # the same code wrote it: by position, faster
+    return [cls(**dict(zip(names, row, strict=True))) for row in rows]
 
 
 def decode(payload: bytes, *, now: dt.datetime | None = None) -> Contents:

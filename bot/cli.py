@@ -21,6 +21,7 @@ from bot.curate.cli import CURATE_COMMANDS, add_curate_commands, run_curate_comm
 from bot.editorial import editorial_review
 from bot.factbase.loader import iter_problem_lines, load_factbase
 from bot.factbase.problems import Problem
+from bot.publish.cli import PUBLISH_COMMANDS, add_publish_commands, run_publish_command
 from bot.reminders.cli import (
     add_reminder_commands,
     cli_date,
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reminder_commands(sub)
     add_curate_commands(sub)
+    add_publish_commands(sub)
 
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
     reload.add_argument(
@@ -172,6 +174,8 @@ def _run(
     """Run the parsed command with valid settings; returns the exit code."""
     if args.command in CURATE_COMMANDS:
         return run_curate_command(args, settings, out)
+    if args.command in PUBLISH_COMMANDS:
+        return run_publish_command(args, settings, out)
     if args.command == "reload":
         token = settings.admin_token.reveal() if settings.admin_token else ""
         return _reload(args.url or f"http://127.0.0.1:{settings.port}", out, token)

@@ -24,6 +24,8 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///briefbot.db"
 DEFAULT_TIMEZONE = "Pacific/Auckland"
 VISIBILITIES = ("ephemeral", "in_channel")
+FACTBASE_SOURCES = ("files", "database")
+"""Where `briefbot serve` gets its fact base: `seeds/`, or the newest published snapshot."""
 
 
 ENVIRONMENT_VARIABLES = (
@@ -48,6 +50,8 @@ ENVIRONMENT_VARIABLES = (
     "BRIEFBOT_WATCH_SEEDS",
     "BRIEFBOT_ADMIN_TOKEN",
     "BRIEFBOT_LOG_LEVEL",
+    "BRIEFBOT_FACTBASE",
+    "BRIEFBOT_ANNOUNCE_PUBLISH",
     "PORT",
 )
 """Every variable `Settings.from_env` reads (tests check the README and deploy files against it)."""
@@ -154,6 +158,8 @@ class Settings:
     admin_users: frozenset[str] = frozenset()
     watch_seeds: bool = True
     admin_token: Secret | None = None
+    factbase_source: str = "files"
+    announce_publish: bool = False
 
     def __repr__(self) -> str:
         parts = []
@@ -275,6 +281,9 @@ class Settings:
                 "BRIEFBOT_ADMIN_TOKEN",
                 "expected at least 16 characters (e.g. from openssl rand -hex 32)",
             )
+        source = (text("BRIEFBOT_FACTBASE") or "files").lower()
+        if source not in FACTBASE_SOURCES:
+            raise ConfigError("BRIEFBOT_FACTBASE", f"expected files or database, got {source!r}")
         return cls(
             slack_bot_token=secret("SLACK_BOT_TOKEN", "xoxb-"),
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
@@ -298,6 +307,8 @@ class Settings:
             admin_users=admins,
             watch_seeds=boolean("BRIEFBOT_WATCH_SEEDS", True),
             admin_token=admin_token,
+            factbase_source=source,
+            announce_publish=boolean("BRIEFBOT_ANNOUNCE_PUBLISH", False),
         )
 
     def require_http(self) -> None:

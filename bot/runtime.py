@@ -14,6 +14,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ from bot.db import Database
 from bot.db.gaps import GapStore
 from bot.factbase.loader import iter_problem_lines
 from bot.metrics import Metrics
+from bot.publish.follow import NOTHING_PUBLISHED, DatabaseFactBase, SnapshotFollower
+from bot.publish.store import SnapshotStore
 from bot.reminders.delivery import ReminderDelivery, make_client
 from bot.reminders.ledger import DeliveryLedger
 from bot.reminders.scheduler import ReminderScheduler
@@ -48,24 +51,33 @@ class StartupError(Exception):
 
 
 class Reloader:
-    """Re-reads `seeds/` and swaps the served snapshot, refusing one that does not verify.
+    """Re-reads the fact base (`seeds/`, or the newest published snapshot) and swaps the
+    served snapshot, refusing one that does not verify or load.
 
     Built before the command handler (which offers `reload` to admins) and the runtime, so
     nothing needs a reference set after construction.
     """
 
-    def __init__(self, settings: Settings, knowledge: KnowledgeHolder, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        knowledge: KnowledgeHolder,
+        metrics: Metrics,
+        load: Callable[[], LoadResult] | None = None,
+    ) -> None:
         self.settings = settings
         self.knowledge = knowledge
         self.metrics = metrics
+        self.load = load or (lambda: _load(settings))
         self.degraded: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def reload(self) -> ReloadOutcome:
-        """Re-read `seeds/`; swap in the new snapshot only if facts and reminder rules verify."""
+        """Re-read the fact base; swap in the new snapshot only if facts and reminder rules
+        verify."""
         with self._lock:
             started = time.perf_counter()
-            result = _load(self.settings)
+            result = self.load()
             current = self.knowledge.current.version
             if result.knowledge is None:
                 problems = iter_problem_lines(result.errors)
@@ -108,6 +120,7 @@ class Runtime:
     reloader: Reloader
     delivery: ReminderDelivery | None = None
     scheduler: ReminderScheduler | None = None
+    follower: SnapshotFollower | None = None
     _stop_watching: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -115,7 +128,21 @@ class Runtime:
         """Load and verify everything; raises `FactBaseError` or `StartupError` if it can't."""
         metrics = Metrics()
         started = time.perf_counter()
-        result = _load(settings)
+        db: Database | None = None
+        load: Callable[[], LoadResult] = lambda: _load(settings)  # noqa: E731
+        source: DatabaseFactBase | None = None
+        if settings.factbase_source == "database":
+            db = Database(settings.database_url)
+            source = DatabaseFactBase(
+                SnapshotStore(db.engine),
+                timezone=settings.timezone,
+                default_channel=settings.reminder_channel,
+            )
+            load = source.load
+        result = load()
+        if db is not None and result.knowledge is None:
+            db.dispose()
+            raise _unservable(result)
         if result.knowledge is None:
             rule_errors = [p for p in result.rule_problems if p.severity == "error"]
             if rule_errors and len(rule_errors) == len(result.errors):
@@ -132,9 +159,9 @@ class Runtime:
             raise StartupError(
                 "the templates have errors (run `briefbot check`):", template_problems
             )
-        db = Database(settings.database_url)
+        db = db or Database(settings.database_url)
         gaps = GapStore(db.engine)
-        reloader = Reloader(settings, knowledge, metrics)
+        reloader = Reloader(settings, knowledge, metrics, load)
         handler = CommandHandler(
             knowledge,
             stale_days=settings.stale_days,
@@ -150,6 +177,8 @@ class Runtime:
         runtime.delivery = _delivery(runtime, renderer)
         if runtime.delivery is not None:
             runtime.scheduler = ReminderScheduler(runtime.delivery.run_due, settings.timezone)
+        if source is not None:
+            runtime.follower = SnapshotFollower(source, reloader.reload)
         return runtime
 
     @property
@@ -167,7 +196,9 @@ class Runtime:
             self.delivery.check_channels()  # logs a channel the bot is not a member of
         if self.scheduler is not None:
             self.scheduler.start()
-        if self.settings.watch_seeds:
+        if self.follower is not None:
+            self.follower.start()  # follows the database: `seeds/` is not served, not watched
+        elif self.settings.watch_seeds:
             threading.Thread(target=self._watch, name="seeds-watcher", daemon=True).start()
 
     def readiness(self) -> tuple[int, dict[str, Any]]:
@@ -185,6 +216,7 @@ class Runtime:
                 "documents": len(fb.documents),
                 "loaded_at": fb.loaded_at.isoformat(),
             },
+            "source": self.settings.factbase_source,
             "database": "ok" if database_ok else "unreachable",
             "reminders": "on" if self.scheduler is not None else "off",
         }
@@ -212,6 +244,8 @@ class Runtime:
     def close(self) -> None:
         """Stop background work and close the database's connections."""
         self._stop_watching.set()
+        if self.follower is not None:
+            self.follower.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.gaps.close()
@@ -224,6 +258,16 @@ def _load(settings: Settings) -> LoadResult:
         settings.seeds_dir,
         timezone=settings.timezone,
         default_channel=settings.reminder_channel,
+    )
+
+
+def _unservable(result: LoadResult) -> StartupError:
+    """Why a replica following the database cannot start: nothing published (one line), or
+    the newest snapshot does not load here."""
+    if any(p.message == NOTHING_PUBLISHED for p in result.errors):
+        return StartupError(f"BRIEFBOT_FACTBASE=database: {NOTHING_PUBLISHED}", [])
+    return StartupError(
+        "the newest published fact base cannot be served here:", iter_problem_lines(result.errors)
     )
 
 

@@ -26,6 +26,15 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.port == 3000
     assert settings.slack_reply_timeout_seconds == 10
     assert (settings.seeds_dir / "topics.yaml").is_file()
+    assert settings.factbase_source == "files"
+    assert settings.announce_publish is False
+
+
+def test_replicas_can_follow_the_published_fact_base() -> None:
+    env = {"BRIEFBOT_FACTBASE": "Database", "BRIEFBOT_ANNOUNCE_PUBLISH": "true"}
+    settings = Settings.from_env(env)
+    assert settings.factbase_source == "database"
+    assert settings.announce_publish is True
 
 
 @pytest.mark.parametrize(
@@ -43,6 +52,8 @@ def test_defaults_are_the_documented_ones() -> None:
         ("BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS", "0", "whole number from 1 to 60"),
         ("BRIEFBOT_SEEDS_DIR", "/nonexistent/seeds", "existing directory"),
         ("BRIEFBOT_REMINDER_CHANNEL", "#policy", "channel id"),
+        ("BRIEFBOT_FACTBASE", "s3", "files or database"),
+        ("BRIEFBOT_ANNOUNCE_PUBLISH", "sometimes", "true or false"),
     ],
 )
 def test_invalid_setting_names_the_variable_and_what_is_expected(

@@ -25,11 +25,17 @@ def test_migrations_create_the_schema_and_can_run_again(url: str) -> None:
     db = Database(url)
     migrate(db.engine)  # a second start-up changes nothing
     names = set(sa.inspect(db.engine).get_table_names())
-    assert {"processed_events", "reminder_deliveries", "knowledge_gaps", "alembic_version"} <= names
+    assert {
+        "processed_events",
+        "reminder_deliveries",
+        "knowledge_gaps",
+        "factbase_snapshots",
+        "alembic_version",
+    } <= names
     with db.engine.connect() as connection:
         assert (
             connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            == "0004"
+            == "0005"
         )
     db.dispose()
 

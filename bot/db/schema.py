@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -58,3 +68,20 @@ knowledge_gaps = Table(
     Column("best_score", Float, nullable=False),
 )
 """Queries the bot could not answer well (not found, or found only by word search); no user ids."""
+
+factbase_snapshots = Table(
+    "factbase_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("author", String(120), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("topics", Integer, nullable=False),
+    Column("facts", Integer, nullable=False),
+    Column("rules", Integer, nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+"""Published fact bases, newest last: rows are only ever added (a rollback adds a copy of an
+earlier one), so the highest id is what every replica following the database serves."""

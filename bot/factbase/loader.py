@@ -52,7 +52,7 @@ class LoadReport:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a large fact base is built.
 
     Loading allocates millions of small objects that all survive, so the collector would run
@@ -70,7 +70,7 @@ def _gc_paused() -> Iterator[None]:
 
 def load_factbase(seeds_dir: Path | str, *, now: dt.datetime | None = None) -> LoadReport:
     """Load and verify `seeds_dir` (documents, topics, facts); see `seeds/README.md`."""
-    with _gc_paused():
+    with gc_paused():
         return _load(Path(seeds_dir), now)
 
 

@@ -124,11 +124,19 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
     shown = display_path(path, path.parent)
     if not path.is_file():
         return [], []
-    problems: list[Problem] = []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(shown, 0, f"cannot read: {exc}")]
+    return parse_reminder_rules(text, shown, factbase)
+
+
+def parse_reminder_rules(
+    text: str, shown: str, factbase: FactBase
+) -> tuple[list[ReminderRule], list[Problem]]:
+    """The rules in `text` (the content of `reminders.yaml`, named `shown` in problems), each
+    checked against `factbase`; see `load_reminder_rules`."""
+    problems: list[Problem] = []
     try:
         data = load_yaml(text)
     except YamlSyntaxError as exc:

@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
 from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
+from bot.slack.clients import make_client
 from bot.slack.limits import (
     MAX_TOTAL_BLOCKS_TEXT_CHARS,
     POST_MESSAGE_BLOCKS_TEXT_BUDGET,
@@ -66,14 +67,12 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def make_web_client(settings: Settings, *, with_token: bool = True) -> AsyncWebClient:
-    """The Web API client: Slack's URL from settings (a fake in tests), 429 retried.
+    """The listeners' client: `bot.slack.clients.make_client` with `retry_handlers()`.
 
     Without the token for the Bolt app, which takes it from its `authorize` result.
     """
     token = settings.slack_bot_token.reveal() if settings.slack_bot_token and with_token else None
-    return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), timeout=10
-    )
+    return make_client(AsyncWebClient, settings.slack_api_url, token=token, retry=retry_handlers())
 
 
 PAYLOAD_CACHE_SIZE = 512

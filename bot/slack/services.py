@@ -210,12 +210,13 @@ class SlackServices:
         """
         seconds = time.perf_counter() - started
         brief = reply.brief if isinstance(reply, BriefReply) else None
-        self.metrics.requests.labels(command, reply.kind).inc()
-        self.metrics.latency.labels(command).observe(seconds)
-        if brief is not None:
-            self.metrics.resolutions.labels("button" if clicked else brief.resolved_by).inc()
-        elif isinstance(reply, NotFoundReply):
-            self.metrics.resolution_misses.inc()
+        resolved_by = None if brief is None else "button" if clicked else brief.resolved_by
+        self.metrics.observe_request(
+            command,
+            reply.kind,
+            seconds,
+            resolved_by="" if isinstance(reply, NotFoundReply) else resolved_by,
+        )
         log.info(
             "request",
             extra={
@@ -225,7 +226,7 @@ class SlackServices:
                 "reply": reply.kind,
                 "surface": surface,
                 "topic": brief.topic_id if brief else None,
-                "resolved_by": ("button" if clicked else brief.resolved_by) if brief else None,
+                "resolved_by": resolved_by,
                 "latency_ms": round(seconds * 1000, 2),
                 "user": user,
                 "query": query[:200],

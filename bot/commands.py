@@ -42,7 +42,6 @@ from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
 
 UPCOMING_IN_BRIEF_DAYS = 30
-COMPOSED_CACHE_SIZE = 1024
 GAPS_DAYS = 90
 MAX_GAP_GROUPS = 30
 DEFAULT_UPCOMING_DAYS = 14

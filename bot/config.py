@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.ids import CHANNEL_ID_RE, CONVERSATION_ID_RE, USER_ID_RE
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
@@ -212,9 +214,9 @@ class Settings:
                 raise ConfigError(name, f"expected true or false, got {value!r}")
             return value in ("true", "1", "yes")
 
-        def id_list(name: str, pattern: str, what: str) -> frozenset[str]:
+        def id_list(name: str, pattern: re.Pattern[str], what: str) -> frozenset[str]:
             items = [item.strip() for item in (text(name) or "").split(",") if item.strip()]
-            bad = [item for item in items if not re.fullmatch(pattern, item)]
+            bad = [item for item in items if not pattern.fullmatch(item)]
             if bad:
                 raise ConfigError(name, f"expected comma-separated Slack {what}, got {bad[0]!r}")
             return frozenset(items)
@@ -267,10 +269,10 @@ class Settings:
         enabled = (text("BRIEFBOT_REMINDERS") or "on").lower()
         if enabled not in ("on", "off"):
             raise ConfigError("BRIEFBOT_REMINDERS", f"expected on or off, got {enabled!r}")
-        allowed = id_list("BRIEFBOT_ALLOWED_CHANNELS", r"[CG][A-Z0-9]{2,20}", "channel ids")
-        admins = id_list("BRIEFBOT_ADMIN_USERS", r"[UW][A-Z0-9]{2,20}", "user ids")
+        allowed = id_list("BRIEFBOT_ALLOWED_CHANNELS", CHANNEL_ID_RE, "channel ids")
+        admins = id_list("BRIEFBOT_ADMIN_USERS", USER_ID_RE, "user ids")
         channel = text("BRIEFBOT_REMINDER_CHANNEL")
-        if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel):
+        if channel is not None and not CONVERSATION_ID_RE.fullmatch(channel):
             raise ConfigError(
                 "BRIEFBOT_REMINDER_CHANNEL",
                 f"expected a channel id such as C0123ABCD, got {channel!r}",

@@ -19,7 +19,8 @@ from typing import Any
 import jinja2
 
 from bot.config import default_dir
-from bot.text import clip_escaped, escape_mrkdwn
+from bot.ids import CHANNEL_ID_RE, USER_ID_RE
+from bot.text import clip, clip_escaped, escape_mrkdwn
 
 TEXT = "text"
 MARKDOWN = "markdown"
@@ -55,22 +56,16 @@ def _escaped(value: Any) -> str:
     return value if isinstance(value, Safe) else escape_mrkdwn(str(value))
 
 
-_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-
-
 def _mention(user_id: Any) -> str:
     """A Slack user mention built by the bot; anything that is not a user id is shown escaped."""
     text = str(user_id)
-    return Safe(f"<@{text}>") if _USER_ID_RE.match(text) else escape_mrkdwn(text)
-
-
-_CHANNEL_ID_RE = re.compile(r"^[CG][A-Z0-9]{2,20}$")
+    return Safe(f"<@{text}>") if USER_ID_RE.fullmatch(text) else escape_mrkdwn(text)
 
 
 def _channel(channel_id: Any) -> str:
     """A Slack channel link built by the bot; anything that is not a channel id is escaped."""
     text = str(channel_id)
-    return Safe(f"<#{text}>") if _CHANNEL_ID_RE.match(text) else escape_mrkdwn(text)
+    return Safe(f"<#{text}>") if CHANNEL_ID_RE.fullmatch(text) else escape_mrkdwn(text)
 
 
 def _clip(value: Any, limit: int) -> str:
@@ -78,8 +73,7 @@ def _clip(value: Any, limit: int) -> str:
     text = str(value)
     if len(text) <= limit:
         return value if isinstance(value, str) else text
-    clipped = text[: max(limit - 1, 0)] + "…"
-    return Safe(clipped) if isinstance(value, Safe) else clipped
+    return Safe(clip(text, limit)) if isinstance(value, Safe) else clip(text, limit)
 
 
 def _clip_mrkdwn(value: Any, limit: int) -> str:

@@ -43,9 +43,6 @@ SEARCH_MIN_WORD_LENGTH = 3
 SUGGESTION_COUNT = 3
 """How many topics a not-found answer suggests."""
 
-SUGGEST_MAX_CHARS = 64
-"""Only this much of a query is compared with topic names for suggestions (names are short)."""
-
 SUGGEST_MAX_WORDS = 4
 """Only this many words of a query are compared one by one with the words of topic names."""
 

@@ -59,6 +59,14 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, the last an ellipsis ("…") when anything was cut.
+
+    For plain text; mrkdwn-escaped text is cut with `clip_escaped`, which keeps entities whole.
+    """
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
 def clip_escaped(text: str, limit: int) -> str:
     """At most `limit` characters of mrkdwn-escaped text, ending in "…" when anything was cut.
 
@@ -66,7 +74,7 @@ def clip_escaped(text: str, limit: int) -> str:
     """
     if len(text) <= limit:
         return text
-    cut = text[: max(limit - 1, 0)]
+    cut = clip(text, limit)[:-1]
     amp = cut.rfind("&", max(len(cut) - 4, 0))  # "&amp;" is the longest entity: 5 characters
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.waiting import wait_until
+
 SIGNING_SECRET = "test-signing-secret-8f2a"
 BOT_TOKEN = "xoxb-test-token-1234"
 
@@ -196,17 +198,17 @@ class BotProcess:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"briefbot serve exited: {self.logs()}")
+        def healthy() -> bool:
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
+                    return bool(response.status == 200)
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"briefbot serve did not start: {self.logs()}")
+                return False
+
+        try:
+            wait_until(healthy, timeout=timeout, what="/healthz answers", process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"briefbot serve did not start ({exc}): {self.logs()}") from None
 
     def logs(self) -> str:
         self._log.flush()

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from tests.fakeslack import FakeSlack
 from tests.seedkit import make_seeds
 from tests.test_delivery import CHANNEL, DUE, deadline_rules
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -70,15 +70,6 @@ def expire_leases(database_url: str) -> None:
             )
     finally:
         engine.dispose()
-
-
-def wait_until(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise TimeoutError("condition not met")
 
 
 def posted_keys(slack: FakeSlack) -> list[str]:

@@ -271,3 +271,19 @@ def test_a_missing_topics_file_is_one_error(bundled: Path) -> None:
     (bundled / "topics.yaml").unlink()
     report = load_factbase(bundled)
     assert [str(p) for p in report.errors] == ["seeds/topics.yaml:0: error: topics.yaml is missing"]
+
+
+def test_an_item_that_is_not_a_mapping_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    """Fact files, topics and reminder rules share one loader: a stray item names its line."""
+    found = errors(make_seeds(tmp_path, facts=fact_yaml("f1") + "- just text\n"))
+    lines = len(fact_yaml("f1").splitlines())
+    assert found == [
+        f"seeds/facts/main.yaml:{lines + 1}: error: each fact must be a mapping "
+        "(id, topics, statement, ...)"
+    ]
+
+
+def test_an_id_ending_in_a_newline_is_not_a_slug(tmp_path: Path) -> None:
+    """`^...$` let "f1\\n" (a YAML block scalar) pass as an id; ids now match in full."""
+    found = errors(make_seeds(tmp_path, facts=fact_yaml("f1").replace("id: f1", 'id: "f1\\n"')))
+    assert any("main.yaml:1:" in m and "id must be a slug" in m for m in found), found

@@ -12,6 +12,7 @@ import yaml
 
 from bot.dates import PartialDate
 from bot.factbase import FactBase, load_factbase
+from bot.factbase.problems import Problem
 from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.rules import (
     DEFAULT_LEAD_DAYS,
@@ -436,3 +437,33 @@ def test_valid_rules_load_without_pythons_yaml_composer(
     path.write_text("- id: d1\n  kind: deadline\n  title: t\n  due: 2026-09-10\n")
     rules, problems = load_reminder_rules(path, factbase)
     assert [r.id for r in rules] == ["d1"] and problems == []
+
+
+def test_unknown_fields_of_any_yaml_type_are_each_reported(
+    tmp_path: Path, factbase: FactBase
+) -> None:
+    """A number and a string as keys (not comparable) are both reported, not a crash."""
+    rules, problems = load(tmp_path, factbase, "- id: a\n  kind: digest\n  colour: red\n  1: x\n")
+    assert rules == []
+    assert [p.split(": error: ")[1].split(" (")[0] for p in problems] == [
+        "rule 'a': unknown field 1",
+        "rule 'a': unknown field 'colour'",
+    ]
+
+
+def test_a_rules_file_that_is_not_utf8_is_reported_on_its_line(
+    tmp_path: Path, factbase: FactBase
+) -> None:
+    path = tmp_path / "seeds" / "reminders.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"- id: a\n  kind: digest\n  title: caf\xe9\n")
+    assert load_reminder_rules(path, factbase) == (
+        [],
+        [Problem("seeds/reminders.yaml", 3, "not UTF-8 text")],
+    )
+
+
+def test_a_rule_id_ending_in_a_newline_is_not_a_slug(tmp_path: Path, factbase: FactBase) -> None:
+    rules, problems = load(tmp_path, factbase, '- id: "a\\n"\n  kind: digest\n')
+    assert rules == []
+    assert any("id must be a slug" in p for p in problems), problems

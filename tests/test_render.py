@@ -307,3 +307,20 @@ def test_clip_escaped_never_cuts_an_entity_in_half() -> None:
     assert clip_escaped("ab&amp;cd", 5) == "ab…"
     assert clip_escaped("abcd&lt;", 6) == "abcd…"
     assert clip_escaped("a&gt;bcdef", 7) == "a&gt;b…"
+
+
+def test_an_id_ending_in_a_newline_is_neither_a_mention_nor_a_channel_link(
+    renderer: Renderer,
+) -> None:
+    """Slack ids match in full (`bot.ids`): "U0ABC\\n" is shown as text, not as `<@U0ABC\\n>`."""
+    env = renderer._envs[MRKDWN]  # the filters as templates see them
+    assert env.from_string("{{ u | mention }}").render(u="U0ABC") == "<@U0ABC>"
+    assert env.from_string("{{ u | mention }}").render(u="U0ABC\n") == "U0ABC\n"
+    assert env.from_string("{{ c | channel }}").render(c="C0ABC\n") == "C0ABC\n"
+
+
+def test_clip_keeps_short_text_and_ends_cut_text_in_an_ellipsis() -> None:
+    from bot.text import clip
+
+    assert clip("abc", 3) == "abc"
+    assert clip("abcd", 3) == "ab…"

@@ -13,7 +13,7 @@ from bot.factbase import FactBase
 from bot.render import Renderer
 from bot.replies import BriefReply
 from bot.slack.limits import blocks_text_length, check_message
-from bot.slack.messages import MessageBuilder
+from bot.slack.messages import MessageBuilder, fit_to_limits
 from tests.conftest import TEMPLATES
 
 TODAY = dt.date(2026, 11, 23)
@@ -111,3 +111,20 @@ def _texts(payload: dict[str, object]) -> list[str]:
 
     walk(payload)
     return found
+
+
+def test_a_message_over_the_limits_falls_back_to_its_short_text_keeping_metadata(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The one fallback for replies and reminders: short text as one section, metadata kept."""
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    metadata = {"event_type": "briefbot_reminder", "event_payload": {"key": "k1"}}
+    payload = {"text": "long", "blocks": [section] * 51, "metadata": metadata}
+    with caplog.at_level("WARNING", logger="bot.slack.messages"):
+        fitted = fit_to_limits(payload, "Headline & more", what="reminder k1")
+    assert fitted["text"] == "Headline & more"
+    assert [b["text"]["text"] for b in fitted["blocks"]] == ["Headline & more"]
+    assert fitted["metadata"] == metadata
+    assert check_message(fitted) == []
+    assert "reminder k1 broke Slack limits" in caplog.text
+    assert fit_to_limits(fitted, "unused", what="x") is fitted

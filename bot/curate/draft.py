@@ -24,9 +24,10 @@ from bot.curate import CurateRefused
 from bot.curate.textdates import TextDate, find_dates
 from bot.editorial import _CAPITALISED_FUNCTION_WORD
 from bot.factbase import FactBase, load_factbase
-from bot.factbase.common import SLUG_RE, Collector
+from bot.factbase.common import Collector
 from bot.factbase.documents import DocText, load_documents, split_front_matter
 from bot.factbase.model import Document, SourceKind
+from bot.ids import SLUG_RE
 from bot.resolve import MAX_ALIAS_WORDS, STOPWORDS, Method, TopicResolver
 from bot.text import normalize_key, normalize_quote
 
@@ -342,7 +343,7 @@ def _fact_id(quote: str, taken: set[str]) -> str:
         if len(candidate) > ID_MAX_CHARS:
             break
         base = candidate
-    base = base if SLUG_RE.match(base or "-") else "candidate"
+    base = base if SLUG_RE.fullmatch(base or "-") else "candidate"
     fact_id, n = base, 2
     while fact_id in taken:
         fact_id, n = f"{base}-{n}", n + 1

@@ -19,9 +19,9 @@ import yaml
 from bot.curate import CurateRefused
 from bot.curate.extract import DECLARED, Detail, Extracted, extract
 from bot.curate.source import read_source
-from bot.factbase.common import SLUG_RE
 from bot.factbase.documents import split_front_matter
 from bot.factbase.model import SourceKind
+from bot.ids import SLUG_RE
 from bot.text import normalize_key, normalize_quote
 
 SLUG_MAX_CHARS = 60
@@ -70,7 +70,7 @@ def ingest(
     documents = seeds_dir / "documents"
     if not documents.is_dir():
         raise CurateRefused(f"{documents}: no documents folder (is --seeds right?)")
-    if doc_id is not None and not SLUG_RE.match(doc_id):
+    if doc_id is not None and not SLUG_RE.fullmatch(doc_id):
         raise CurateRefused(f"id {doc_id!r} must be a slug of a-z, 0-9 and '-'")
     fetched = read_source(source)
     extracted = extract(fetched)
@@ -101,7 +101,7 @@ def slug(text: str) -> str:
         if len(candidate) > SLUG_MAX_CHARS:
             break
         result = candidate
-    return result if SLUG_RE.match(result) else ""
+    return result if SLUG_RE.fullmatch(result) else ""
 
 
 def text_hash(text: str) -> str:

@@ -1,15 +1,20 @@
-"""What every part of the loader shares: problem collection, reading files, field checks."""
+"""The loader toolkit every seed file shares (fact files, topics, documents, reminder rules).
+
+Problem collection with file and line, reading files, YAML lists of mappings, field checks
+(the one id pattern is `bot.ids.SLUG_RE`).
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
+import yaml
+from yaml.nodes import SequenceNode
+
 from bot.factbase.problems import Problem, display_path
 from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 
 class Collector:
@@ -41,8 +46,9 @@ UNREADABLE_MESSAGES = ("cannot read", "not a regular file", "not UTF-8 text", "Y
 """How the problems of a file that could not be read at all begin: the root causes, shown first."""
 
 
-def read_text(path: Path, out: Collector, digest: Any) -> str | None:
-    """Read a UTF-8 file and add it to the version digest; None (reported) if it cannot be read.
+def read_text(path: Path, out: Collector, digest: Any | None) -> str | None:
+    """Read a UTF-8 file and add it to the version digest (if any); None (reported) if it cannot
+    be read.
 
     Only regular files are opened: a FIFO or a device named like a seed file would block the
     load (or never end), so it is reported instead.
@@ -58,7 +64,8 @@ def read_text(path: Path, out: Collector, digest: Any) -> str | None:
         out.error(path, 0, "not a regular file (a FIFO, socket or device?): not read")
         out.unreadable.add(path)
         return None
-    digest.update(path.name.encode() + b"\0" + raw + b"\0")
+    if digest is not None:
+        digest.update(path.name.encode() + b"\0" + raw + b"\0")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -68,9 +75,15 @@ def read_text(path: Path, out: Collector, digest: Any) -> str | None:
         return None
 
 
-def load_list_file(path: Path, out: Collector, digest: Any, what: str) -> list[Any]:
-    """Parse a YAML file that must be a list; [] (reported) on a syntax error or another shape."""
-    text = read_text(path, out, digest)
+def load_list_file(
+    path: Path, out: Collector, digest: Any | None, what: str, *, text: str | None = None
+) -> list[Any]:
+    """Parse a YAML file that must be a list; [] (reported) on a syntax error or another shape.
+
+    `text`, when given, is the file's content already read (a published snapshot's copy).
+    """
+    if text is None:
+        text = read_text(path, out, digest)
     if text is None:
         return []
     try:
@@ -87,19 +100,70 @@ def load_list_file(path: Path, out: Collector, digest: Any, what: str) -> list[A
     return data
 
 
+def load_mappings(
+    path: Path,
+    out: Collector,
+    digest: Any | None,
+    what: str,
+    not_mapping: str,
+    *,
+    text: str | None = None,
+) -> list[LineDict]:
+    """The mappings of a YAML file that must be a list of them (see `load_list_file`).
+
+    An item that is not a mapping is reported on its own line with `not_mapping` and left out.
+    """
+    mappings: list[LineDict] = []
+    item_lines: list[int] | None = None  # composed only for an item that is not a mapping
+    for index, item in enumerate(load_list_file(path, out, digest, what, text=text)):
+        if isinstance(item, LineDict):
+            mappings.append(item)
+            continue
+        if item_lines is None:
+            item_lines = _sequence_item_lines(path, text)
+        out.error(path, item_lines[index] if index < len(item_lines) else 1, not_mapping)
+    return mappings
+
+
+def _sequence_item_lines(path: Path, text: str | None = None) -> list[int]:
+    """The 1-based line of each item of a top-level YAML list (for items that are not mappings).
+
+    PyYAML's pure-Python composer is slow, so this runs only when an item is malformed.
+    """
+    try:
+        source = text if text is not None else path.read_text(encoding="utf-8")
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(root, SequenceNode):
+        return []
+    return [child.start_mark.line + 1 for child in root.value]
+
+
 def check_fields(
-    item: LineDict, allowed: set[str], required: set[str], path: Path, out: Collector, what: str
+    item: LineDict,
+    allowed: Set[str],
+    required: Set[str],
+    path: Path,
+    out: Collector,
+    what: str,
+    *,
+    elsewhere: Mapping[str, str] | None = None,
 ) -> bool:
-    """Report unknown and missing fields of one item; True when there were none."""
+    """Report unknown and missing fields of one item; True when there were none.
+
+    `elsewhere` explains fields that are known but not allowed here (a reminder rule's field of
+    another kind): they are reported with that explanation instead of as unknown.
+    """
     if item.keys() <= allowed and item.keys() >= required:
         return True  # the usual case, checked without building sets
     ok = True
     for key in sorted(set(item) - allowed, key=str):  # YAML keys may be numbers or null
-        out.error(
-            path,
-            item.line_of(key),
-            f"{what}: unknown field {key!r} (allowed: {', '.join(sorted(allowed))})",
-        )
+        if elsewhere and key in elsewhere:
+            message = f"{what}: field {key!r} {elsewhere[key]}"
+        else:
+            message = f"{what}: unknown field {key!r} (allowed: {', '.join(sorted(allowed))})"
+        out.error(path, item.line_of(key), message)
         ok = False
     for key in sorted(required - set(item)):
         out.error(path, item.line, f"{what}: missing field {key!r}")

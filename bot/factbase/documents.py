@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import parse_date_span
-from bot.factbase.common import SLUG_RE, Collector, read_text
+from bot.factbase.common import Collector, read_text
 from bot.factbase.model import PROVENANCE_FIELDS, PROVENANCE_VALUES, Document, SourceKind
 from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
+from bot.ids import SLUG_RE
 from bot.text import normalize_quote
 
 URL_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
@@ -125,7 +126,7 @@ def _document_from(
         ok = False
     doc_id = _text_field(header, "id", path, out, line)
     if doc_id is not None:
-        if not SLUG_RE.match(doc_id):
+        if not SLUG_RE.fullmatch(doc_id):
             out.error(path, line("id"), f"id {doc_id!r} must be a slug of a-z, 0-9 and '-'")
             ok = False
         elif doc_id != path.stem:

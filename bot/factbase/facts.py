@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import PartialDate, parse_date_span, parse_day, parse_partial_field
-from bot.factbase.common import SLUG_RE, Collector, check_fields, load_list_file, str_list
+from bot.factbase.common import Collector, check_fields, load_mappings, str_list
 from bot.factbase.documents import DocText
 from bot.factbase.model import (
     ATTRIBUTION_VERBS,
@@ -18,7 +18,8 @@ from bot.factbase.model import (
     Topic,
 )
 from bot.factbase.yamlsrc import LineDict
-from bot.text import normalize_quote
+from bot.ids import SLUG_RE
+from bot.text import clip, normalize_quote
 
 FACT_FIELDS = {
     "id",
@@ -61,10 +62,9 @@ def load_facts(
     if not paths:
         out.error(folder, 0, "no fact files (*.yaml)")
     for path in paths:
-        for item in load_list_file(path, out, digest, "facts"):
-            if not isinstance(item, LineDict):
-                out.error(path, 1, "each fact must be a mapping (id, topics, statement, ...)")
-                continue
+        for item in load_mappings(
+            path, out, digest, "facts", "each fact must be a mapping (id, topics, statement, ...)"
+        ):
             if isinstance(item.get("id"), str):
                 seen_ids.add(item["id"])
             fact = _fact_from(path, item, out, documents, texts, topics)
@@ -93,7 +93,7 @@ def _fact_from(
     fact_id = item.get("id")
     label = f"fact {fact_id!r}"
     ok = check_fields(item, FACT_FIELDS, FACT_REQUIRED, path, out, label)
-    if not isinstance(fact_id, str) or not SLUG_RE.match(fact_id):
+    if not isinstance(fact_id, str) or not SLUG_RE.fullmatch(fact_id):
         out.error(path, item.line_of("id"), f"{label}: id must be a slug of a-z, 0-9 and '-'")
         ok = False
     topic_ids = str_list(item.get("topics"))
@@ -149,7 +149,7 @@ def _fact_from(
         ok = False
     outcome_of = item.get("outcome_of")
     if outcome_of is not None and (
-        not isinstance(outcome_of, str) or not SLUG_RE.match(outcome_of)
+        not isinstance(outcome_of, str) or not SLUG_RE.fullmatch(outcome_of)
     ):
         out.error(path, item.line_of("outcome_of"), f"{label}: outcome_of must be a fact id")
         ok = False
@@ -249,14 +249,9 @@ def _citation(
     out.error(
         path,
         item.line_of("quote"),
-        f"{label}: quote {_clip(quote)!r} {where} in {documents[source].path}",
+        f"{label}: quote {clip(' '.join(quote.split()), 60)!r} {where} in {documents[source].path}",
     )
     return None
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def link_outcomes(

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import parse_day
-from bot.factbase.common import SLUG_RE, Collector, check_fields, load_list_file, str_list
+from bot.factbase.common import Collector, check_fields, load_mappings, str_list
 from bot.factbase.model import Topic, TopicSentence
 from bot.factbase.yamlsrc import LineDict
+from bot.ids import SLUG_RE
 from bot.text import normalize_key
 
 TOPIC_FIELDS = {"id", "title", "aliases", "summary", "reviewed"}
@@ -24,14 +25,13 @@ def load_topics(path: Path, out: Collector, digest: Any) -> dict[str, tuple[Topi
     if not path.is_file():
         out.error(path, 0, "topics.yaml is missing")
         return topics
-    for item in load_list_file(path, out, digest, "topics"):
-        if not isinstance(item, LineDict):
-            out.error(path, 1, "each topic must be a mapping with id, title, aliases, summary")
-            continue
+    for item in load_mappings(
+        path, out, digest, "topics", "each topic must be a mapping with id, title, aliases, summary"
+    ):
         label = f"topic {item.get('id')!r}"
         ok = check_fields(item, TOPIC_FIELDS, TOPIC_REQUIRED, path, out, label)
         topic_id = item.get("id")
-        if not isinstance(topic_id, str) or not SLUG_RE.match(topic_id):
+        if not isinstance(topic_id, str) or not SLUG_RE.fullmatch(topic_id):
             out.error(path, item.line_of("id"), f"{label}: id must be a slug of a-z, 0-9 and '-'")
             continue
         title = item.get("title")

@@ -37,6 +37,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -51,6 +52,8 @@ from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
 from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
+from bot.slack.clients import TIMEOUT_SECONDS
+from bot.slack.clients import make_client as slack_client
 from bot.slack.limits import ensure_within_limits
 
 log = logging.getLogger("bot.reminders")
@@ -119,22 +122,23 @@ class _ConnectionErrorsOfReads(ConnectionErrorRetryHandler):
         )
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A Web API client for reminders, retrying transient failures a bounded number of times.
+def retry_handlers() -> list[RetryHandler]:
+    """The reminders' retry policy for `bot.slack.clients.make_client`.
 
     Posts are retried by the client only after a 429; other failures of a post are handled by
-    the delivery, which looks in the channel first (see the module docstring).
+    the delivery, which looks in the channel first (see the module docstring). Reads also retry
+    5xx answers and connection errors.
     """
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[
-            _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
-            RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
-            _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
-        ],
-    )
+    return [
+        _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
+        RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+        _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
+    ]
+
+
+def make_client(token: str, base_url: str, *, timeout: int = TIMEOUT_SECONDS) -> WebClient:
+    """The reminders' client: `bot.slack.clients.make_client` with `retry_handlers()`."""
+    return slack_client(WebClient, base_url, token=token, retry=retry_handlers(), timeout=timeout)
 
 
 @dataclass

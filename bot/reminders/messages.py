@@ -14,7 +14,7 @@ from typing import Any
 from bot.factbase.model import FactBase
 from bot.reminders.occurrences import DIGEST, DigestEntry, Occurrence, ReminderSchedule
 from bot.render import Renderer
-from bot.slack.limits import check_message, ensure_within_limits
+from bot.slack.messages import FALLBACK_TEXT_CHARS, fit_to_limits
 from bot.statements import spoken
 from bot.text import clip_escaped
 
@@ -33,7 +33,6 @@ __all__ = [
 
 EVENT_TYPE = "briefbot_reminder"
 """The Slack message metadata `event_type` of every reminder and digest."""
-FALLBACK_TEXT_CHARS = 3000
 MAX_DIGEST_ITEMS = 40
 
 
@@ -184,13 +183,5 @@ def _payload(
         "blocks": renderer.render_blocks(template, **context),
         "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": occurrence.key}},
     }
-    if not check_message(payload):
-        return payload
-    # Only an absurdly long fact or title gets here: send the headline alone.
-    short = clip_escaped(text.split("\n", 1)[0], FALLBACK_TEXT_CHARS)
-    payload["text"] = short
-    payload["blocks"] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": short, "verbatim": True}}
-    ]
-    ensure_within_limits(payload)
-    return payload
+    # Only an absurdly long fact or title breaks a limit: then the headline goes alone.
+    return fit_to_limits(payload, text.split("\n", 1)[0], what=f"reminder {occurrence.key}")

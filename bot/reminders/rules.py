@@ -15,13 +15,12 @@ from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from yaml.nodes import SequenceNode
-
 from bot.dates import PartialDate, Precision, parse_partial_date
+from bot.factbase.common import Collector, check_fields, load_mappings
 from bot.factbase.model import Fact, FactBase
-from bot.factbase.problems import Problem, display_path
-from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
+from bot.factbase.problems import Problem
+from bot.factbase.yamlsrc import LineDict
+from bot.ids import CONVERSATION_ID_RE, SLUG_RE
 
 __all__ = [
     "DEFAULT_DIGEST_WEEKDAY",
@@ -71,8 +70,6 @@ DEFAULT_WEEKEND = {
     RuleKind.DIGEST: WeekendPolicy.SAME_DAY,
 }
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 COMMON_FIELDS = frozenset(
@@ -121,82 +118,65 @@ def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRu
     not a problem.
     """
     path = Path(path)
-    shown = display_path(path, path.parent)
-    if not path.is_file():
+    if not path.exists():
         return [], []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(shown, 0, f"cannot read: {exc}")]
-    return parse_reminder_rules(text, shown, factbase)
+    return _parse_rules(path, None, factbase)
 
 
 def parse_reminder_rules(
     text: str, shown: str, factbase: FactBase
 ) -> tuple[list[ReminderRule], list[Problem]]:
     """The rules in `text` (the content of `reminders.yaml`, named `shown` in problems), each
-    checked against `factbase`; see `load_reminder_rules`."""
-    problems: list[Problem] = []
-    try:
-        data = load_yaml(text)
-    except YamlSyntaxError as exc:
-        return [], [Problem(shown, exc.line, exc.message)]
-    if data is None:
-        return [], []
-    if not isinstance(data, list):
-        line = getattr(data, "line", 1)
-        return [], [Problem(shown, line, "the file must be a list of reminder rules")]
-    item_lines: list[int] | None = None  # composed only for an item that is not a mapping
+    checked against `factbase`; see `load_reminder_rules` (used for a published snapshot)."""
+    return _parse_rules(Path(shown), text, factbase)
+
+
+def _parse_rules(
+    path: Path, text: str | None, factbase: FactBase
+) -> tuple[list[ReminderRule], list[Problem]]:
+    out = Collector(path.parent)
     rules: list[ReminderRule] = []
     first_line: dict[str, int] = {}
-    for index, item in enumerate(data):
-        if not isinstance(item, LineDict):
-            if item_lines is None:
-                item_lines = _sequence_item_lines(text)
-            line = item_lines[index] if index < len(item_lines) else 1
-            problems.append(Problem(shown, line, "each rule must be a mapping (id, kind, ...)"))
-            continue
-        parser = _RuleParser(shown, item, factbase)
-        rule = parser.parse()
-        problems.extend(parser.problems)
+    for item in load_mappings(
+        path, out, None, "reminder rules", "each rule must be a mapping (id, kind, ...)", text=text
+    ):
+        rule = _RuleParser(path, item, factbase, out).parse()
         rule_id = item.get("id")
-        if isinstance(rule_id, str) and SLUG_RE.match(rule_id):
+        if isinstance(rule_id, str) and SLUG_RE.fullmatch(rule_id):
             if rule_id in first_line:
-                problems.append(
-                    Problem(
-                        shown,
-                        item.line_of("id"),
-                        f"duplicate rule id {rule_id!r} (first at line {first_line[rule_id]})",
-                    )
+                out.error(
+                    path,
+                    item.line_of("id"),
+                    f"duplicate rule id {rule_id!r} (first at line {first_line[rule_id]})",
                 )
                 continue
             first_line[rule_id] = item.line_of("id")
         if rule is not None:
             rules.append(rule)
-    return rules, sorted(problems)
+    return rules, sorted(out.problems)
 
 
 class _RuleParser:
     """Checks one rule's fields, collecting problems; `parse` gives the rule or None."""
 
-    def __init__(self, path: str, item: LineDict, factbase: FactBase) -> None:
+    def __init__(self, path: Path, item: LineDict, factbase: FactBase, out: Collector) -> None:
         self.path = path
         self.item = item
         self.factbase = factbase
-        self.problems: list[Problem] = []
+        self.out = out
+        self._first_problem = len(out.problems)
         rule_id = item.get("id")
         self.label = f"rule {rule_id!r}" if isinstance(rule_id, str) else "rule"
 
     def error(self, key: str | None, message: str, severity: str = "error") -> None:
         line = self.item.line if key is None else self.item.line_of(key)
-        self.problems.append(Problem(self.path, line, f"{self.label}: {message}", severity))
+        report = self.out.warning if severity == "warning" else self.out.error
+        report(self.path, line, f"{self.label}: {message}")
 
     def parse(self) -> ReminderRule | None:
         item = self.item
         rule_id = item.get("id")
-        if "id" not in item:
-            self.error(None, "missing field 'id'")
-        elif not isinstance(rule_id, str) or not SLUG_RE.match(rule_id):
+        if "id" in item and (not isinstance(rule_id, str) or not SLUG_RE.fullmatch(rule_id)):
             self.error("id", "id must be a slug of a-z, 0-9 and '-'")
         kind = self._kind()
         self._check_fields(kind)
@@ -220,7 +200,8 @@ class _RuleParser:
         channel = self._channel()
         topic_id = self._topic(fact)
         start_year = self._int("start_year", 1, 9999)
-        errors = any(p.severity == "error" for p in self.problems)
+        problems = self.out.problems[self._first_problem :]
+        errors = any(p.severity == "error" for p in problems)
         if errors or not date_ok or not isinstance(rule_id, str) or title is None:
             return None
         return ReminderRule(
@@ -238,15 +219,14 @@ class _RuleParser:
             channel=channel,
             topic_id=topic_id,
             start_year=start_year,
-            path=self.path,
+            path=self.out.shown(self.path),
             line=item.line,
         )
 
     def _kind(self) -> RuleKind | None:
         value = self.item.get("kind")
         if "kind" not in self.item:
-            self.error(None, "missing field 'kind'")
-            return None
+            return None  # reported by _check_fields
         try:
             return RuleKind(value)
         except ValueError:
@@ -257,18 +237,16 @@ class _RuleParser:
 
     def _check_fields(self, kind: RuleKind | None) -> None:
         allowed = KIND_FIELDS[kind] if kind else ALL_FIELDS
-        for key in sorted(set(self.item) - allowed):
-            if key in ALL_FIELDS and kind is not None:
-                owners = [k.value for k in RuleKind if key in KIND_FIELDS[k]]
-                self.error(
-                    key,
-                    f"field {key!r} does not apply to {kind.value} rules "
-                    f"(only {', '.join(owners)})",
-                )
-            else:
-                self.error(key, f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})")
-        if kind is RuleKind.ANNIVERSARY and "fact" not in self.item:
-            self.error(None, "missing field 'fact'")
+        required = {"id", "kind", "fact"} if kind is RuleKind.ANNIVERSARY else {"id", "kind"}
+        elsewhere = {
+            key: f"does not apply to {kind.value} rules "
+            f"(only {', '.join(k.value for k in RuleKind if key in KIND_FIELDS[k])})"
+            for key in ALL_FIELDS - allowed
+            if kind is not None
+        }
+        check_fields(
+            self.item, allowed, required, self.path, self.out, self.label, elsewhere=elsewhere
+        )
 
     def _title(self, kind: RuleKind) -> str | None:
         value = self.item.get("title")
@@ -443,7 +421,7 @@ class _RuleParser:
         if "channel" not in self.item:
             return None
         value = self.item.get("channel")
-        if not isinstance(value, str) or not CHANNEL_RE.match(value.strip()):
+        if not isinstance(value, str) or not CONVERSATION_ID_RE.fullmatch(value.strip()):
             self.error("channel", f"channel {value!r} must be a channel id such as C0123ABCD")
             return None
         return value.strip()
@@ -456,27 +434,10 @@ class _RuleParser:
             self.error("topic", f"unknown topic {value!r}")
             return None
         if fact is not None and value not in fact.topics:
-            self.problems.append(
-                Problem(
-                    self.path,
-                    self.item.line_of("topic"),
-                    f"{self.label}: topic {value!r} is not one of fact {fact.id!r}'s topics "
-                    f"({', '.join(fact.topics)})",
-                    "warning",
-                )
+            self.error(
+                "topic",
+                f"topic {value!r} is not one of fact {fact.id!r}'s topics "
+                f"({', '.join(fact.topics)})",
+                severity="warning",
             )
         return value
-
-
-# --- YAML details ---------------------------------------------------------------------------
-
-
-def _sequence_item_lines(text: str) -> list[int]:
-    """The 1-based line of each item of a top-level YAML list (for items that are not mappings)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(root, SequenceNode):
-        return []
-    return [child.start_mark.line + 1 for child in root.value]

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, TypeGuard
 
+from bot.text import clip
+
 __all__ = [
     "CONTEXT_ELEMENT_TYPES",
     "MAX_ACTIONS_ELEMENTS",
@@ -173,7 +175,9 @@ class _Checker:
             self.add("link_names", "must not be set (it turns @names in text into mentions)")
         response_type = payload.get("response_type")
         if response_type is not None and not _is_one_of(response_type, RESPONSE_TYPES):
-            self.add("response_type", f"{_short(response_type)} is not {_either(RESPONSE_TYPES)}")
+            self.add(
+                "response_type", f"{clip(repr(response_type), 40)} is not {_either(RESPONSE_TYPES)}"
+            )
         blocks = payload.get("blocks")
         if blocks is not None:
             self._check_blocks(blocks)
@@ -244,7 +248,7 @@ class _Checker:
             if not _is_one_of(element_type, CONTEXT_ELEMENT_TYPES):
                 self.add(
                     f"{path}.elements[{index}].type",
-                    f"{_short(element_type)} is not allowed in a context block"
+                    f"{clip(repr(element_type), 40)} is not allowed in a context block"
                     f" (only {_either(CONTEXT_ELEMENT_TYPES)})",
                 )
 
@@ -296,7 +300,7 @@ class _Checker:
         if obj_type is None:
             self.add(f"{path}.type", f"missing (must be {_either(types)})")
         elif not _is_one_of(obj_type, types):
-            self.add(f"{path}.type", f"{_short(obj_type)} is not {_either(types)}")
+            self.add(f"{path}.type", f"{clip(repr(obj_type), 40)} is not {_either(types)}")
         text = obj.get("text")
         if text is None:
             self.add(f"{path}.text", "missing")
@@ -376,8 +380,3 @@ def _json_type(value: Any) -> str:
     if _is_array(value):
         return "array"
     return type(value).__name__
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -52,14 +52,7 @@ class MessageBuilder:
         if isinstance(reply, BriefReply):
             return self._brief(reply, interactive, shared_by, max_text_chars)
         payload = self._payload(reply, interactive=interactive, shared_by=shared_by)
-        problems = check_message(payload)
-        if not problems:
-            return payload
-        log.warning(
-            "reply %s broke Slack limits (%s); sending a short text", reply.kind, problems[:3]
-        )
-        text = self.fallback(reply)
-        return {"text": text, "blocks": [_section(text)]}
+        return fit_to_limits(payload, payload["text"], what=f"reply {reply.kind}")
 
     def _payload(self, reply: Reply, *, interactive: bool, shared_by: str | None) -> dict[str, Any]:
         blocks = self.renderer.render_blocks(
@@ -108,6 +101,21 @@ class MessageBuilder:
         if best is None:
             raise ValueError(f"brief on {reply.brief.topic_id!r} does not fit even without facts")
         return best
+
+
+def fit_to_limits(payload: dict[str, Any], short_text: str, *, what: str) -> dict[str, Any]:
+    """`payload` if it is within every Slack limit; else `short_text` alone (logged).
+
+    The one fallback for every message but a brief (which is cut to fit instead): replies and
+    reminders alike. The short form keeps the payload's other keys (a reminder's `metadata`) and
+    sends `short_text` as the notification text and as one section.
+    """
+    problems = check_message(payload)
+    if not problems:
+        return payload
+    log.warning("%s broke Slack limits (%s); sending a short text", what, problems[:3])
+    short = clip_escaped(short_text, FALLBACK_TEXT_CHARS)
+    return {**payload, "text": short, "blocks": [_section(short)]}
 
 
 def _text_budget_facts(reply: BriefReply, max_text_chars: int) -> int:

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
 from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
+from bot.slack.clients import make_client
 from bot.slack.home import HomeTabs
 from bot.slack.limits import (
     MAX_TOTAL_BLOCKS_TEXT_CHARS,
@@ -68,16 +69,18 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def make_web_client(settings: Settings, *, with_token: bool = True) -> AsyncWebClient:
-    """The Web API client: Slack's URL from settings (a fake in tests), 429 retried, and the
-    replies' timeout (`BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS`), after which a post is looked for.
+    """The listeners' client: `bot.slack.clients.make_client` with `retry_handlers()` (429 only)
+    and the replies' timeout (`BRIEFBOT_SLACK_REPLY_TIMEOUT_SECONDS`), after which a post is
+    looked for.
 
     Without the token for the Bolt app, which takes it from its `authorize` result.
     """
     token = settings.slack_bot_token.reveal() if settings.slack_bot_token and with_token else None
-    return AsyncWebClient(
+    return make_client(
+        AsyncWebClient,
+        settings.slack_api_url,
         token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=retry_handlers(),
+        retry=retry_handlers(),
         timeout=settings.slack_reply_timeout_seconds,
     )
 
@@ -239,12 +242,13 @@ class SlackServices:
         """
         seconds = time.perf_counter() - started
         brief = reply.brief if isinstance(reply, BriefReply) else None
-        self.metrics.requests.labels(command, reply.kind).inc()
-        self.metrics.latency.labels(command).observe(seconds)
-        if brief is not None:
-            self.metrics.resolutions.labels("button" if clicked else brief.resolved_by).inc()
-        elif isinstance(reply, NotFoundReply):
-            self.metrics.resolution_misses.inc()
+        resolved_by = None if brief is None else "button" if clicked else brief.resolved_by
+        self.metrics.observe_request(
+            command,
+            reply.kind,
+            seconds,
+            resolved_by="" if isinstance(reply, NotFoundReply) else resolved_by,
+        )
         log.info(
             "request",
             extra={
@@ -254,7 +258,7 @@ class SlackServices:
                 "reply": reply.kind,
                 "surface": surface,
                 "topic": brief.topic_id if brief else None,
-                "resolved_by": ("button" if clicked else brief.resolved_by) if brief else None,
+                "resolved_by": resolved_by,
                 "latency_ms": round(seconds * 1000, 2),
                 "user": user,
                 "query": query[:200],

@@ -9,10 +9,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from tests.conftest import SEEDS
 from tests.fakeslack import FakeSlack
 from tests.slackreq import BotProcess, all_text, event_body, slash_form
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -47,15 +47,6 @@ def metric(text: str, name: str, **labels: str) -> float:
             if got == wanted:
                 return float(match.group(3))
     return 0.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError("condition not met in time")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from aiohttp import WSMsgType, web
 
 from tests.fakeslack import FakeSlack
 from tests.slackreq import BOT_TOKEN, free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -207,16 +207,16 @@ def test_socket_mode_still_serves_probes_and_metrics(
 
     socket, _slack = socket_bot
     base = f"http://127.0.0.1:{socket.probe_port}"
-    deadline = time.monotonic() + 10
-    while True:
+
+    def healthz() -> object:
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                assert json.loads(response.read()) == {"status": "ok"}
-            break
+                return json.loads(response.read())
         except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return None
+
+    wait_until(lambda: healthz() is not None, timeout=10, what="/healthz answers")
+    assert healthz() == {"status": "ok"}
     with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ready"
     with urllib.request.urlopen(base + "/metrics", timeout=5) as response:

@@ -32,6 +32,7 @@ from bot.reminders.ledger import DeliveryLedger
 from bot.reminders.scheduler import ReminderScheduler
 from bot.render import Renderer
 from bot.replies import ReloadOutcome
+from bot.slack.home import refresh_home
 from bot.slack.messages import MessageBuilder
 from bot.slack.services import SlackServices
 from bot.state import Knowledge, KnowledgeHolder, LoadResult, load_knowledge
@@ -70,6 +71,8 @@ class Reloader:
         self.metrics = metrics
         self.load = load or (lambda: _load(settings))
         self.degraded: tuple[str, ...] = ()
+        self.after_swap: list[Callable[[Knowledge], object]] = []
+        """Called with each new snapshot once it is served (the App Home's refresh)."""
         self._lock = threading.Lock()
 
     def reload(self) -> ReloadOutcome:
@@ -104,7 +107,12 @@ class Reloader:
                     "facts": len(knowledge.factbase.facts),
                 },
             )
-            return ReloadOutcome(True, knowledge.version)
+        for listener in self.after_swap:  # outside the lock: they may call Slack
+            try:
+                listener(knowledge)
+            except Exception:
+                log.exception("after a reload: %s failed", getattr(listener, "__name__", listener))
+        return ReloadOutcome(True, knowledge.version)
 
 
 @dataclass
@@ -174,6 +182,7 @@ class Runtime:
         )
         services = SlackServices(settings, handler, MessageBuilder(renderer), db, metrics)
         runtime = cls(settings, knowledge, db, services, metrics, gaps, reloader)
+        reloader.after_swap.append(lambda _knowledge: refresh_home(services))
         runtime.delivery = _delivery(runtime, renderer)
         if runtime.delivery is not None:
             runtime.scheduler = ReminderScheduler(runtime.delivery.run_due, settings.timezone)

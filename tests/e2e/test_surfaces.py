@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,3 +73,23 @@ def test_every_surface_is_served_by_the_real_process(
     assert bot.post(event_body(step, event_id="EvE3"), content_type=JSON).status == 200
     (done,) = fake_slack.wait_for("functions.completeSuccess")
     assert done.body["outputs"]["brief"].startswith("*New Zealand and NATO*")
+
+
+def test_the_download_button_uploads_the_brief_as_a_word_file_to_the_users_dm(
+    bot: BotProcess, fake_slack: FakeSlack
+) -> None:
+    from docx import Document  # python-docx: open what the user would receive
+
+    from tests.slackreq import action_form
+
+    url = fake_slack.response_url("T1/download")
+    response = bot.post(action_form("download_brief", "rok|short", response_url=url))
+    assert response.status == 200
+    fake_slack.wait_for("files.completeUploadExternal")
+    (opened,) = fake_slack.wait_for("conversations.open")
+    assert opened.body["users"] == "U0USER1"
+    (upload,) = fake_slack.files("DU0USER1")
+    document = Document(io.BytesIO(upload["content"]))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert text.startswith("New Zealand and the Republic of Korea")
+    assert "Economic Security Dialogue" in text

@@ -68,6 +68,33 @@ def post(
         return HttpResult(exc.code, exc.read(), time.perf_counter() - started)
 
 
+def mention(text: str, *, ts: str = "1700000100.000100", **extra: Any) -> dict[str, Any]:
+    """An app_mention event from U0USER1 in C0CHAN1."""
+    return {
+        "type": "app_mention",
+        "user": "U0USER1",
+        "text": f"<@UBOT> {text}",
+        "ts": ts,
+        "channel": "C0CHAN1",
+        "event_ts": ts,
+        **extra,
+    }
+
+
+def direct(text: str, *, ts: str = "1700000200.000100", **extra: Any) -> dict[str, Any]:
+    """A direct message event from U0USER1 in the DM D0DM1."""
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U0USER1",
+        "text": text,
+        "ts": ts,
+        "channel": "D0DM1",
+        "event_ts": ts,
+        **extra,
+    }
+
+
 def slash_form(
     text: str,
     *,

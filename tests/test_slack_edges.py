@@ -23,7 +23,7 @@ from bot.slack import sending, services
 from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
 from tests.asgi import FORM, JSON, Bot, Result, call, make_bot, settle, signed_headers
 from tests.fakeslack import RESPONSE_URL, FakeSlack
-from tests.slackreq import action_form, all_text, slash_form
+from tests.slackreq import action_form, all_text, direct, mention, slash_form
 
 CHUNK = 64 * 1024
 
@@ -47,30 +47,6 @@ def guarded(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
     yield from make_bot(
         fake_slack, tmp_path, allowed_channels=frozenset({"C0ALLOWED"}), allow_dms=False
     )
-
-
-def mention(text: str, *, ts: str = "1700000100.000100") -> dict[str, Any]:
-    return {
-        "type": "app_mention",
-        "user": "U0USER1",
-        "text": f"<@UBOT> {text}",
-        "ts": ts,
-        "channel": "C0CHAN1",
-        "event_ts": ts,
-    }
-
-
-def direct(text: str, *, ts: str = "1700000200.000100", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "user": "U0USER1",
-        "text": text,
-        "ts": ts,
-        "channel": "D0DM1",
-        "event_ts": ts,
-        **extra,
-    }
 
 
 # -- A. access control on every path ---------------------------------------------------------

@@ -18,7 +18,7 @@ from bot.slack import sending, services
 from bot.slack.services import SORRY
 from tests.asgi import FORM, JSON, Bot, make_bot
 from tests.fakeslack import RESPONSE_URL, FakeSlack
-from tests.slackreq import action_form, all_text, sign, slash_form
+from tests.slackreq import action_form, all_text, direct, mention, sign, slash_form
 
 UNESCAPED = re.compile(r"<[!@#]|<https?://evil")
 ADMIN = "U0ADMIN"
@@ -35,31 +35,6 @@ def bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
     yield from make_bot(fake_slack, tmp_path, admin_users=frozenset({ADMIN}))
     assert fake_slack.limit_violations == []
     assert fake_slack.server_errors == []
-
-
-def mention(text: str, *, ts: str = "1700000100.000100", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "app_mention",
-        "user": "U0USER1",
-        "text": f"<@UBOT> {text}",
-        "ts": ts,
-        "channel": "C0CHAN1",
-        "event_ts": ts,
-        **extra,
-    }
-
-
-def direct(text: str, *, ts: str = "1700000200.000100", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "user": "U0USER1",
-        "text": text,
-        "ts": ts,
-        "channel": "D0DM1",
-        "event_ts": ts,
-        **extra,
-    }
 
 
 def slash(bot: Bot, text: str, **options: Any) -> dict[str, Any]:

@@ -13,12 +13,14 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Settings
 from bot.factbase.loader import iter_problem_lines
 from bot.factbase.model import FactBase
-from bot.publish.store import Publication, Snapshot, SnapshotStore, UnknownVersion
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported only when a command runs
+    from bot.publish.store import Publication, Snapshot, SnapshotStore
 
 PUBLISH_COMMANDS = frozenset({"publish", "history"})
 EXIT_OK, EXIT_REFUSED = 0, 2
@@ -49,6 +51,7 @@ def run_publish_command(args: argparse.Namespace, settings: Settings, out: TextI
     """Run one of `PUBLISH_COMMANDS`; returns the exit code."""
     from bot.db import Database
     from bot.publish.payload import decode
+    from bot.publish.store import SnapshotStore, UnknownVersion
 
     verified = None
     if args.command == "publish" and not args.rollback:

@@ -141,11 +141,18 @@ def main(
     except ConfigError as exc:
         print(f"briefbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
-
     try:
         return _run(parser, args, settings, out, stdin)
-    except (OperationalError, InterfaceError, NoSuchModuleError, ArgumentError) as exc:
+    except OverflowError:
+        print(
+            "briefbot: a date on the command line is too far in the past or the future "
+            "to compute with",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except Exception as exc:
+        if not _database_unusable(exc):
+            raise
         # The database is unreachable or the URL unusable: one line, never the driver's traceback.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         print(
@@ -155,13 +162,23 @@ def main(
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    except OverflowError:
-        print(
-            "briefbot: a date on the command line is too far in the past or the future "
-            "to compute with",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
+
+
+_DATABASE_UNUSABLE = frozenset(
+    {"OperationalError", "InterfaceError", "NoSuchModuleError", "ArgumentError"}
+)
+
+
+def _database_unusable(exc: BaseException) -> bool:
+    """Whether `exc` is SQLAlchemy saying the database is unreachable or its URL unusable.
+
+    Checked by class name and module, so that `briefbot brief` and the other commands that never
+    touch the database do not import SQLAlchemy just to name its exceptions.
+    """
+    return any(
+        cls.__module__ == "sqlalchemy.exc" and cls.__name__ in _DATABASE_UNUSABLE
+        for cls in type(exc).__mro__
+    )
 
 
 def _run(

@@ -95,6 +95,17 @@ _SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
 """Query parameters of a database URL that carry secrets (`password`, `sslpassword`, ...)."""
 
 
+_DATABASE_URL_SHAPE = re.compile(
+    r"(?:sqlite|postgresql)(?:\+\w+)?://"  # a dialect we support, and its driver
+    r"(?:[^:/@]*(?::[^@]*)?@)?"  # user and password
+    r"(?:\[[^/?\]]+\]|[^/:?]*)?(?::[0-9]*)?"  # host, and a port that is a number
+    r"(?:/[^?]*)?(?:\?.*)?",  # database, query
+    re.DOTALL,
+)
+"""The URL forms SQLAlchemy's `make_url` reads, for the dialects the bot supports: checked
+when settings are read without importing SQLAlchemy (most commands never open the database)."""
+
+
 def _parse_database_url(url: str) -> URL | None:
     """The URL as SQLAlchemy reads it, or None when it cannot (a port that is not a number)."""
     from sqlalchemy.engine import make_url  # imported here: most commands need no database
@@ -248,8 +259,7 @@ class Settings:
                 f"expected ephemeral or in_channel, got {visibility!r}",
             )
         database_url = text("BRIEFBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
-        known_scheme = re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url)
-        if not known_scheme or _parse_database_url(database_url) is None:
+        if not _DATABASE_URL_SHAPE.fullmatch(database_url):
             raise ConfigError(
                 "BRIEFBOT_DATABASE_URL",
                 "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, got "

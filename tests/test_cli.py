@@ -506,9 +506,12 @@ def test_reload_with_a_bad_url_is_one_line_and_exit_2(
 
 def test_the_command_line_imports_no_heavy_stack_until_a_command_needs_it() -> None:
     """`briefbot brief` starts fast: the database, Slack, web, PDF and Word stacks are imported
-    by the commands that use them, not by `bot.cli` itself."""
+    by the commands that use them, not by `bot.cli` or by reading the settings."""
     heavy = ("sqlalchemy", "alembic", "slack_bolt", "starlette", "trafilatura", "pypdf", "docx")
-    probe = f"import sys, bot.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    probe = (
+        "import io, sys, bot.cli; bot.cli.main(['brief', 'nato'], stdout=io.StringIO()); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )

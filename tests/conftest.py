@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TEMPLATES = ROOT / "templates"
 POSTGRES_ENV = "BRIEFBOT_TEST_POSTGRES_URL"
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    """Run `briefbot ARGV...` in-process; its exit code and what it printed on stdout."""
+    from bot.cli import main
+
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue()
 
 
 @pytest.fixture(scope="session")

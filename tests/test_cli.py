@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -13,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, main
+from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK
 from bot.config import Settings
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
 from bot.statements import spoken
-from tests.conftest import TEMPLATES
+from tests.conftest import TEMPLATES, cli
 from tests.fakeslack import FakeSlack
 from tests.seedkit import DOC, fact_yaml, make_seeds
 
@@ -32,12 +31,6 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("BRIEFBOT_", "SLACK_")):
             monkeypatch.delenv(name)
-
-
-def cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), stdout=out)
-    return code, out.getvalue()
 
 
 def cli_json(*argv: str) -> tuple[int, Any]:

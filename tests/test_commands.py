@@ -7,7 +7,6 @@ maybe an admin, or the operator at a terminal) and the prefix help and hints nam
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.access import AccessPolicy, RequestContext
-from bot.cli import EXIT_NOT_FOUND, EXIT_OK, main
+from bot.cli import EXIT_NOT_FOUND, EXIT_OK
 from bot.commands import COMMANDS, CommandHandler
 from bot.curate.review import ReviewReply
 from bot.db import Database
@@ -40,7 +39,7 @@ from bot.replies import (
     UpcomingReply,
 )
 from bot.state import Knowledge, KnowledgeHolder, load_knowledge
-from tests.conftest import SEEDS, TEMPLATES
+from tests.conftest import SEEDS, TEMPLATES, cli
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 
 TODAY = dt.date(2026, 11, 23)
@@ -172,12 +171,6 @@ def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("BRIEFBOT_", "SLACK_")):
             monkeypatch.delenv(name)
-
-
-def cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), stdout=out)
-    return code, out.getvalue()
 
 
 def test_cli_brief_full_gives_every_fact_as_the_console_does(

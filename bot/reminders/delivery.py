@@ -90,36 +90,29 @@ def _is_post(request: HttpRequest) -> bool:
     return request.url.rstrip("/").endswith("/chat.postMessage")
 
 
-class _ServerErrorsOfReads(ServerErrorRetryHandler):
+class _PostsNotRetried(RetryHandler):
+    """Leaves posts alone: Slack may have stored a post whose answer was a failure, so only
+    the delivery, after a look in the channel, may post again. Mixed into retry handlers."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ServerErrorsOfReads(_PostsNotRetried, ServerErrorRetryHandler):
     """Retries 500/503, except for posts: Slack may have stored a post it answered 5xx."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return not _is_post(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error
-        )
 
-
-class _ConnectionErrorsOfReads(ConnectionErrorRetryHandler):
+class _ConnectionErrorsOfReads(_PostsNotRetried, ConnectionErrorRetryHandler):
     """Retries connection errors, except for posts: the post may have been sent and stored."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return not _is_post(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error
-        )
 
 
 def retry_handlers() -> list[RetryHandler]:

@@ -6,9 +6,9 @@ Problem collection with file and line, reading files, YAML lists of mappings, fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import SequenceNode
@@ -138,6 +138,26 @@ def _sequence_item_lines(path: Path, text: str | None = None) -> list[int]:
     if not isinstance(root, SequenceNode):
         return []
     return [child.start_mark.line + 1 for child in root.value]
+
+
+T = TypeVar("T")
+
+
+def parsed_field(
+    item: LineDict,
+    key: str,
+    parse: Callable[[object], T],
+    path: Path,
+    out: Collector,
+    label: str,
+) -> tuple[bool, T | None]:
+    """`(True, value)` for `item[key]` read by `parse` (None when absent), or `(False, None)`
+    with the `ValueError` reported as "LABEL: KEY: reason" at the key's line."""
+    try:
+        return True, parse(item.get(key))
+    except ValueError as exc:
+        out.error(path, item.line_of(key), f"{label}: {key}: {exc}")
+        return False, None
 
 
 def check_fields(

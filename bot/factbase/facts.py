@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.dates import PartialDate, parse_date_span, parse_day, parse_partial_field
-from bot.factbase.common import Collector, check_fields, load_mappings, str_list
+from bot.dates import parse_date_span, parse_day, parse_partial_field
+from bot.factbase.common import Collector, check_fields, load_mappings, parsed_field, str_list
 from bot.factbase.documents import DocText
 from bot.factbase.model import (
     ATTRIBUTION_VERBS,
@@ -110,25 +110,11 @@ def _fact_from(
     if "statement" in item and (not isinstance(statement, str) or not statement.strip()):
         out.error(path, item.line_of("statement"), f"{label}: statement must be non-empty text")
         ok = False
-    date = None
-    try:
-        date = parse_date_span(item.get("date"))
-    except ValueError as exc:
-        out.error(path, item.line_of("date"), f"{label}: date: {exc}")
-        ok = False
-    dates: dict[str, PartialDate | None] = {}
-    for key in ("stated", "due"):
-        try:
-            dates[key] = parse_partial_field(item.get(key))
-        except ValueError as exc:
-            out.error(path, item.line_of(key), f"{label}: {key}: {exc}")
-            ok = False
-    reviewed = None
-    try:
-        reviewed = parse_day(item.get("reviewed"))
-    except ValueError as exc:
-        out.error(path, item.line_of("reviewed"), f"{label}: reviewed: {exc}")
-        ok = False
+    good_date, date = parsed_field(item, "date", parse_date_span, path, out, label)
+    good_stated, stated = parsed_field(item, "stated", parse_partial_field, path, out, label)
+    good_due, due = parsed_field(item, "due", parse_partial_field, path, out, label)
+    good_reviewed, reviewed = parsed_field(item, "reviewed", parse_day, path, out, label)
+    ok = ok and good_date and good_stated and good_due and good_reviewed
     stated_inferred = item.get("stated_inferred")
     date_inferred = item.get("date_inferred", False)
     for key, flag in (("stated_inferred", stated_inferred), ("date_inferred", date_inferred)):
@@ -194,7 +180,6 @@ def _fact_from(
     if not ok or not isinstance(fact_id, str) or not isinstance(statement, str):
         return None
     document = documents[citations[0].source]
-    stated = dates["stated"]
     if stated is None:
         stated = document.published
         inferred = document.published_inferred
@@ -217,7 +202,7 @@ def _fact_from(
         date_inferred=date_inferred is True and date is not None,
         said_by=" ".join(said_by.split()) if isinstance(said_by, str) else document.said_by,
         verb=verb,
-        due=dates["due"],
+        due=due,
         outcome_of=outcome_of,
         reviewed=reviewed,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import parse_day
-from bot.factbase.common import Collector, check_fields, load_mappings, str_list
+from bot.factbase.common import Collector, check_fields, load_mappings, parsed_field, str_list
 from bot.factbase.model import Topic, TopicSentence
 from bot.factbase.yamlsrc import LineDict
 from bot.ids import SLUG_RE
@@ -46,12 +46,8 @@ def load_topics(path: Path, out: Collector, digest: Any) -> dict[str, tuple[Topi
         summary = _topic_summary(item, path, out, label)
         if summary is None:
             ok = False
-        reviewed = None
-        try:
-            reviewed = parse_day(item.get("reviewed"))
-        except ValueError as exc:
-            out.error(path, item.line_of("reviewed"), f"{label}: reviewed: {exc}")
-            ok = False
+        good, reviewed = parsed_field(item, "reviewed", parse_day, path, out, label)
+        ok = ok and good
         if topic_id in topics:
             out.error(
                 path,

@@ -27,9 +27,11 @@ _HAND_ATTRIBUTED = re.compile(
     r"|\b(analyst|the blog|blog post|commentator)\b",
     re.IGNORECASE,
 )
-_CAPITALISED_FUNCTION_WORD = re.compile(
+CAPITALISED_FUNCTION_WORD = re.compile(
     r"^(The|A|An|It|Its|This|These|Those|Both|In|On|As|At|For|There|Their|His|Her|Since)\b"
 )
+"""A word that, capitalised, cannot open the clause after "… judged that" (the curate
+drafts use it too, to lower-case an attributed clause)."""
 _PRESENT_AIM = re.compile(
     r"\b(aims? to|plans? to|intends? to|will|is to|are to|is due|are due|is set to|are set to)\b",
     re.IGNORECASE,
@@ -88,7 +90,7 @@ def _unattributed(factbase: FactBase) -> Iterator[Problem]:
                 f"attribution written into the statement of {kind}: the brief adds "
                 f"'{fact.said_by} (…) judged that'; write the statement as that clause",
             )
-        elif _CAPITALISED_FUNCTION_WORD.match(fact.statement):
+        elif CAPITALISED_FUNCTION_WORD.match(fact.statement):
             yield _fact_warning(
                 fact,
                 f"the {kind} statement reads '… that {fact.statement.split()[0]} …' after its "

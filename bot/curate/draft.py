@@ -22,7 +22,7 @@ import yaml
 
 from bot.curate import CurateRefused
 from bot.curate.textdates import TextDate, find_dates
-from bot.editorial import _CAPITALISED_FUNCTION_WORD
+from bot.editorial import CAPITALISED_FUNCTION_WORD
 from bot.factbase import FactBase, load_factbase
 from bot.factbase.common import Collector
 from bot.factbase.documents import DocText, load_documents, split_front_matter
@@ -329,7 +329,7 @@ def _statement(quote: str, document: Document) -> str:
     text = normalize_quote(quote).rstrip(" ;,:")
     if not text.endswith((".", "!", "?")):
         text += "."
-    if document.kind is not SourceKind.OFFICIAL and _CAPITALISED_FUNCTION_WORD.match(text):
+    if document.kind is not SourceKind.OFFICIAL and CAPITALISED_FUNCTION_WORD.match(text):
         text = text[0].lower() + text[1:]
     return text
 

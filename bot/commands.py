@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,8 @@ MAX_GAP_GROUPS = 30
 DEFAULT_UPCOMING_DAYS = 14
 HOME_GAPS = 5
 """Knowledge gaps an admin's App Home lists."""
+COMPOSED_BRIEFS = 256
+"""Briefs kept composed for the snapshot being served (`ComposedBriefs`)."""
 
 SLACK, CONSOLE, CLI = "slack", "console", "cli"
 EVERYWHERE = frozenset({SLACK, CONSOLE, CLI})
@@ -91,6 +95,8 @@ class Command:
     """A service the handler must have for the command to be offered ("gaps", "reload")."""
     elsewhere: str | None = None
     """What to run instead where this surface does not offer the command."""
+    blocking: bool = False
+    """It reads the database or reloads: an event loop runs it in a thread (`may_block`)."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -100,6 +106,8 @@ class Command:
 
 COMMANDS: list[Command] = []
 """The command table, in the order help lists it. A topic query is what matches none."""
+_BY_WORD: dict[str, Command] = {}
+"""Each word that calls a command (lower case), the first command declaring it."""
 
 
 def command(
@@ -113,13 +121,17 @@ def command(
     surfaces: frozenset[str] = EVERYWHERE,
     needs: str | None = None,
     elsewhere: str | None = None,
+    blocking: bool = False,
 ) -> Callable[[Runner], Runner]:
     """Declare a command (Errbot's `@botcmd`): the function answers it, the table describes it."""
 
     def register(run: Runner) -> Runner:
-        COMMANDS.append(
-            Command(name, usage, help, run, takes, aliases, admin, surfaces, needs, elsewhere)
+        declared = Command(
+            name, usage, help, run, takes, aliases, admin, surfaces, needs, elsewhere, blocking
         )
+        COMMANDS.append(declared)
+        for word in declared.words:
+            _BY_WORD.setdefault(word.lower(), declared)
         return run
 
     return register
@@ -127,8 +139,7 @@ def command(
 
 def find_command(word: str) -> Command | None:
     """The command a first word calls, if any."""
-    lowered = word.lower()
-    return next((c for c in COMMANDS if lowered in c.words), None)
+    return _BY_WORD.get(word.lower())
 
 
 def about(knowledge: Knowledge) -> AboutReply:
@@ -145,6 +156,41 @@ def about(knowledge: Knowledge) -> AboutReply:
     )
 
 
+class ComposedBriefs:
+    """Briefs already composed from the snapshot being served, the most recently used kept.
+
+    A brief is a pure function of the snapshot (`Knowledge`, replaced whole, never mutated), the
+    topic, the query, how it was resolved, the day and `full`, so asking again for the same
+    one reuses it; a new snapshot empties the store. Safe to share between threads.
+    """
+
+    def __init__(self, size: int = COMPOSED_BRIEFS) -> None:
+        self._size = size
+        self._knowledge: Knowledge | None = None
+        self._briefs: OrderedDict[tuple[Any, ...], BriefReply] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, knowledge: Knowledge, key: tuple[Any, ...], compose: Callable[[], BriefReply]
+    ) -> BriefReply:
+        """The brief `key` names in `knowledge`, composed by `compose` if it is not kept."""
+        with self._lock:
+            if knowledge is self._knowledge:
+                kept = self._briefs.get(key)
+                if kept is not None:
+                    self._briefs.move_to_end(key)
+                    return kept
+        composed = compose()
+        with self._lock:
+            if knowledge is not self._knowledge:
+                self._knowledge = knowledge
+                self._briefs.clear()
+            self._briefs[key] = composed
+            if len(self._briefs) > self._size:
+                self._briefs.popitem(last=False)
+        return composed
+
+
 @dataclass
 class CommandHandler:
     """Turns what a user typed into a reply; the single handler behind every surface.
@@ -158,6 +204,7 @@ class CommandHandler:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
     gaps: GapLog | None = None
     reload: Callable[[], ReloadOutcome] | None = None
+    composed: ComposedBriefs = field(default_factory=ComposedBriefs, repr=False, compare=False)
 
     def handle(
         self,
@@ -171,20 +218,21 @@ class CommandHandler:
         a topic query. A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full`
         (or a leading `full`) asks for every fact rather than the key ones."""
         ctx = context or RequestContext()
-        query = clean_query(text)
-        if _FULL_RE.search(query):
-            full = True
-            query = _FULL_RE.sub(" ", query).strip()
+        query, asked_full, found, rest = parse_line(text)
+        full = full or asked_full
         if not self.access.may_answer(ctx):
             return self.not_allowed()
-        first, _, rest = query.partition(" ")
-        rest = rest.strip()
-        found = find_command(first) if query else HELP
         invocation = Invocation(rest, ctx, self.knowledge.current, today, full)
         if found is None or (found.takes == "nothing" and rest):
             # Not a command, or a command word opening a question ("topics of interest?").
             return self.brief(query, ctx, full=full, today=today, knowledge=invocation.knowledge)
         return self.run(found, invocation)
+
+    def may_block(self, text: str) -> bool:
+        """Whether answering `text` may wait on I/O: it calls a `blocking` command (reads the
+        database, reloads). Topic queries, help and the other commands never do."""
+        found = parse_line(text)[2]
+        return found is not None and found.blocking
 
     def run(self, found: Command, invocation: Invocation) -> Reply:
         """Run a command from the table, if this surface offers it and the user may run it."""
@@ -257,19 +305,26 @@ class CommandHandler:
         if topic_id not in knowledge.factbase.topics:
             return ErrorReply(f"There is no topic {topic_id!r} any more. Try /brief topics.")
         day = today or self.today()
-        brief = compose_brief(
-            knowledge.factbase,
-            topic_id,
-            query=query[:MAX_QUERY_CHARS],
-            resolved_by=resolved_by,
-            today=day,
-            full=full,
-            stale_days=self.stale_days,
-            upcoming=knowledge.schedule.upcoming(
-                knowledge.factbase, day, UPCOMING_IN_BRIEF_DAYS, topic_id
-            ),
-        )
-        return BriefReply(brief)
+        query = query[:MAX_QUERY_CHARS]
+
+        def compose() -> BriefReply:
+            assert knowledge is not None
+            brief = compose_brief(
+                knowledge.factbase,
+                topic_id,
+                query=query,
+                resolved_by=resolved_by,
+                today=day,
+                full=full,
+                stale_days=self.stale_days,
+                upcoming=knowledge.schedule.upcoming(
+                    knowledge.factbase, day, UPCOMING_IN_BRIEF_DAYS, topic_id
+                ),
+            )
+            return BriefReply(brief)
+
+        key = (topic_id, query, resolved_by, day, full, self.stale_days)
+        return self.composed.get(knowledge, key, compose)
 
     def _note_gap(self, resolution: Resolution, ctx: RequestContext) -> None:
         """Record a query answered badly (not found, or only by word search) as a gap."""
@@ -408,6 +463,7 @@ def _about(handler: CommandHandler, inv: Invocation) -> Reply:
     surfaces=frozenset({SLACK}),
     needs="gaps",
     elsewhere="briefbot gaps",
+    blocking=True,
 )
 def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
     return GapsReply(tuple(handler.recent_gaps() or ()), GAPS_DAYS)
@@ -421,6 +477,7 @@ def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
     surfaces=frozenset({SLACK}),
     needs="reload",
     elsewhere="briefbot reload",
+    blocking=True,
 )
 def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
     assert handler.reload is not None
@@ -434,6 +491,7 @@ def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
     admin=True,
     surfaces=frozenset({SLACK}),
     elsewhere="briefbot review",
+    blocking=True,
 )
 def _review(handler: CommandHandler, inv: Invocation) -> Reply:
     return curator_review(
@@ -451,6 +509,19 @@ def _help(handler: CommandHandler, inv: Invocation) -> Reply:
 
 HELP = find_command("help")
 assert HELP is not None
+
+
+def parse_line(text: str) -> tuple[str, bool, Command | None, str]:
+    """What a typed line asks: the query (cleaned, `--full` taken out), whether it asked for
+    the full brief, the command its first word calls (help for an empty line), and the words
+    after that first word."""
+    query = clean_query(text)
+    full = False
+    if _FULL_RE.search(query):
+        full = True
+        query = _FULL_RE.sub(" ", query).strip()
+    first, _, rest = query.partition(" ")
+    return query, full, find_command(first) if query else HELP, rest.strip()
 
 
 def clean_query(text: str) -> str:

@@ -9,7 +9,9 @@ same probes and metrics are served on the port.
 A client's mistake gets a 4xx with a short JSON reason, never a 500. Slack's route checks the
 signature headers' shape before reading anything (401), reads the body as a stream and stops at
 1 MB (413), verifies the signature once on the raw bytes (401; Bolt's own check is off), and
-refuses a body whose shape is not Slack's (400) before Bolt sees it.
+refuses a body whose shape is not Slack's (400) before Bolt sees it. Registered slash commands
+are then answered by `bot.slack.slash.SlashLane` (the same answer as Bolt's listener, without
+Bolt's dispatch); everything else goes to Bolt.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.slack.app import BotIdentity, TokenError, build_app, verify_token
 from bot.slack.payloads import MalformedRequest, parse_payload
 from bot.slack.registry import EVENTS_PATH
 from bot.slack.signing import is_valid_signature, looks_signed
+from bot.slack.slash import SlashLane
 
 log = logging.getLogger("bot.server")
 
@@ -47,6 +50,8 @@ RELOAD_PATH = "/admin/reload"
 MAX_BODY_BYTES = 1_000_000
 """Slack's payloads are far smaller; anything larger is refused with 413, unread."""
 _LENGTH_RE = re.compile(r"[0-9]{1,12}")
+JSON_UTF8 = "application/json;charset=utf-8"
+"""The content type of JSON answers to Slack (Bolt's own)."""
 
 KEEP_ALIVE_SECONDS = 5
 """An idle connection is closed after this long (Slack opens a new one per request anyway)."""
@@ -72,7 +77,9 @@ def create_http_app(
     if slack:
         runtime.settings.require_http()
         bolt = build_app(runtime.services, identity or verify_token(runtime.settings))
-        routes.append(Route(EVENTS_PATH, _slack_events(runtime.settings, bolt), methods=["POST"]))
+        lane = SlashLane(runtime.services)
+        events = _slack_events(runtime.settings, bolt, lane)
+        routes.insert(0, Route(EVENTS_PATH, events, methods=["POST"]))  # matched first: busiest
     return Starlette(routes=routes)
 
 
@@ -96,7 +103,7 @@ def _refuse(status: int, reason: str) -> Response:
     return JSONResponse({"error": reason}, status_code=status)
 
 
-def _slack_events(settings: Settings, bolt: AsyncApp):  # type: ignore[no-untyped-def]
+def _slack_events(settings: Settings, bolt: AsyncApp, lane: SlashLane):  # type: ignore[no-untyped-def]
     assert settings.slack_signing_secret is not None
     secret = settings.slack_signing_secret.reveal()
 
@@ -120,12 +127,14 @@ def _slack_events(settings: Settings, bolt: AsyncApp):  # type: ignore[no-untype
         if not is_valid_signature(secret, body, timestamp, signature):
             return _refuse(401, "invalid or expired signature")
         try:
-            parse_payload(body, request.headers.get("content-type"))
-            bolt_request = to_async_bolt_request(request, body)
+            payload = parse_payload(body, request.headers.get("content-type"))
+            bolt_request = None if lane.takes(payload) else to_async_bolt_request(request, body)
         except (MalformedRequest, ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = str(exc)[:200]
             log.info("malformed Slack request refused", extra={"status": 400, "reason": reason})
             return _refuse(400, "malformed request body")
+        if bolt_request is None:  # a registered slash command: `bot.slack.slash` says why
+            return Response(await lane.answer(payload), media_type=JSON_UTF8)
         return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
     return slack_events

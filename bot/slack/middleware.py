@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.access import RequestContext
 from bot.replies import ErrorReply, Reply
 from bot.slack.sending import PostTarget
-from bot.slack.services import SORRY, SlackServices
+from bot.slack.services import COMMAND_APOLOGY, SORRY, SlackServices
 
 log = logging.getLogger("bot.slack")
 
@@ -183,7 +183,7 @@ async def on_error(
     if "command" in body:
         if response is None:  # already acknowledged
             return None
-        return BoltResponse(status=200, body={"text": SORRY, "response_type": "ephemeral"})
+        return BoltResponse(status=200, body=dict(COMMAND_APOLOGY))
     event = body.get("event")
     if isinstance(event, dict) and "channel" in event:
         reply: Reply = ErrorReply(SORRY)
@@ -238,7 +238,7 @@ def is_interaction(body: dict[str, Any]) -> bool:
     )
 
 
-def request_context(body: dict[str, Any]) -> RequestContext:
+def request_context(body: Mapping[str, Any]) -> RequestContext:
     """Who asked and where, for any kind of request Slack sends."""
     if "command" in body:
         return RequestContext(

@@ -57,6 +57,8 @@ TOO_LONG_ERRORS = frozenset({"msg_blocks_too_long", "invalid_blocks"})
 
 APOLOGY = "Sorry, Briefbot could not reach Slack to answer just now. Please try again in a minute."
 SORRY = "Sorry, something went wrong while preparing that answer. Please try again."
+COMMAND_APOLOGY: dict[str, Any] = {"text": SORRY, "response_type": "ephemeral"}
+"""The acknowledgement of a slash command whose answer failed."""
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -86,7 +88,7 @@ def make_web_client(settings: Settings, *, with_token: bool = True) -> AsyncWebC
 
 
 PAYLOAD_CACHE_SIZE = 512
-"""Rendered messages kept for reuse; a brief depends only on what `_cache_key` names."""
+"""Rendered messages kept for reuse; a brief depends only on what `cache_key` names."""
 
 
 @dataclass
@@ -101,11 +103,21 @@ class SlackServices:
     response_urls: ResponseUrlBudget = field(default_factory=ResponseUrlBudget)
     home: HomeTabs = field(default_factory=HomeTabs)
     _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
+    _encoded: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def answer(self, text: str, context: RequestContext) -> Reply:
-        """The handler's reply, computed off the event loop (`gaps` groups many queries)."""
-        return await asyncio.to_thread(self.handler.handle, text, context)
+        """The handler's reply: on the event loop, or in a thread for a command that may block.
+
+        Answering a topic query, help or topics does no I/O (knowledge gaps are queued for
+        `bot.db.gaps`' batch writer) and takes well under a millisecond, less than a hop to a
+        thread; under load, such hops also hand the GIL back and forth with the loop, which is
+        what made p99 climb (`bench/README.md`). Commands that read the database or reload
+        (`Command.blocking`) still run in a thread.
+        """
+        if self.handler.may_block(text):
+            return await asyncio.to_thread(self.handler.handle, text, context)
+        return self.handler.handle(text, context)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` after the current request has been answered; errors are logged."""
@@ -133,7 +145,7 @@ class SlackServices:
         Briefs, help and topic lists are the same for everyone on a given day and fact-base
         version, so their rendered payloads are cached; replies echoing a query are not.
         """
-        key = self._cache_key(reply, interactive, shared_by)
+        key = self.cache_key(reply, interactive=interactive, shared_by=shared_by)
         key = (*key, max_text_chars) if key else None
         cached = self._cache.get(key) if key else None
         if cached is not None:
@@ -148,9 +160,38 @@ class SlackServices:
                 self._cache.popitem(last=False)
         return built
 
-    def _cache_key(
-        self, reply: Reply, interactive: bool, shared_by: str | None
+    def command_ack(self, reply: Reply) -> dict[str, Any]:
+        """A slash command's acknowledgement for `reply`: its message, ephemeral unless it is a
+        brief and the settings make briefs public (a new dict; the blocks are shared)."""
+        payload = self.payload(reply, interactive=True)
+        public = isinstance(reply, BriefReply)
+        return {
+            "text": payload["text"],
+            "response_type": self.settings.default_visibility if public else "ephemeral",
+            "unfurl_links": False,
+            "unfurl_media": False,
+            "blocks": payload["blocks"],
+        }
+
+    def command_ack_bytes(self, reply: Reply) -> bytes:
+        """`command_ack(reply)` as JSON, encoded once per cached message."""
+        key = self.cache_key(reply, interactive=True)
+        if key is None:
+            return encode_json(self.command_ack(reply))
+        cached = self._encoded.get(key)
+        if cached is not None:
+            self._encoded.move_to_end(key)
+            return cached
+        encoded = self._encoded[key] = encode_json(self.command_ack(reply))
+        if len(self._encoded) > PAYLOAD_CACHE_SIZE:
+            self._encoded.popitem(last=False)
+        return encoded
+
+    def cache_key(
+        self, reply: Reply, *, interactive: bool, shared_by: str | None = None
     ) -> tuple[Any, ...] | None:
+        """What a reply's rendered message depends on, or None for a reply that echoes its
+        query (not cached)."""
         version = self.handler.knowledge.current.factbase.version
         if isinstance(reply, BriefReply):
             b = reply.brief
@@ -309,6 +350,11 @@ class SlackServices:
             apology = {"text": APOLOGY, "response_type": "ephemeral", "replace_original": False}
             await self.respond(response_url, apology, keep_for_apology=False)
         return error
+
+
+def encode_json(body: dict[str, Any]) -> bytes:
+    """A JSON answer's bytes: compact, UTF-8 (what Slack's examples send)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _webhook_error(status: int, body: str) -> str:

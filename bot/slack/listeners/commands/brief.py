@@ -1,4 +1,8 @@
-"""The `/brief` slash command: answered in the acknowledgement itself, well inside 3 seconds."""
+"""The `/brief` slash command through Bolt (Socket Mode): answered in the acknowledgement.
+
+Over HTTP, `bot.server` answers it through `bot.slack.slash.SlashLane` instead, with the same
+reply, acknowledgement and log line.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 
-from bot.replies import BriefReply
-from bot.slack.middleware import asker, observe, services_of
+from bot.slack.middleware import STARTED, services_of
+from bot.slack.slash import observe_slash, slash_reply
 
 
 async def brief_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
     """`/brief TEXT`: answered in the acknowledgement, ephemeral unless the settings say so.
 
-    If answering fails, `bot.slack.middleware.on_error` acknowledges with an apology.
+    If answering fails, `bot.slack.middleware.on_error` acknowledges with the same apology the
+    lane sends (`COMMAND_APOLOGY`).
     """
     services = services_of(context)
-    text = str(command.get("text") or "")
-    reply = await services.answer(text, asker(context))
-    payload = services.payload(reply, interactive=True)
-    visibility = services.settings.default_visibility if isinstance(reply, BriefReply) else None
-    await ack(
-        text=payload["text"],
-        blocks=payload["blocks"],
-        response_type=visibility or "ephemeral",
-        unfurl_links=False,
-        unfurl_media=False,
-    )
-    observe(context, str(command.get("command") or "/brief"), reply, query=text)
+    reply = await slash_reply(services, command)
+    await ack(services.command_ack(reply))
+    observe_slash(services, command, reply, context[STARTED])

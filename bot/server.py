@@ -17,12 +17,14 @@ Bolt's dispatch); everything else goes to Bolt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import re
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
@@ -59,6 +61,10 @@ MAX_CONCURRENT_CONNECTIONS = 500
 """Beyond this many connections and tasks uvicorn answers 503, keeping file descriptors free."""
 MAX_INCOMPLETE_EVENT_BYTES = 16 * 1024
 """Request line and headers larger than this are refused."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+DRAIN_SECONDS = 10.0
+"""Once uvicorn has stopped taking requests (within its own 5 s), how long the replies to events
+Slack already had acknowledged may still take before the process exits."""
 
 
 def create_http_app(
@@ -253,12 +259,55 @@ def serve(settings: Settings, *, host: str, port: int | None, socket_mode: bool)
     app = create_http_app(runtime, slack=not socket_mode, identity=identity)
     server = uvicorn.Server(uvicorn_config(app, host=host, port=bind_port))
     try:
-        if socket_mode:
-            return asyncio.run(_socket_mode(runtime, server, identity))
-        server.run()
-        return 0
+        factory = server.config.get_loop_factory()
+        with asyncio.Runner(loop_factory=factory) as loop, _signals_after_uvicorn():
+            if socket_mode:
+                return loop.run(_socket_mode(runtime, server, identity))
+            return loop.run(_http(runtime, server))
     finally:
         runtime.close()
+
+
+async def _http(runtime: Runtime, server: uvicorn.Server) -> int:
+    """Serve HTTP until a signal stops uvicorn, then finish the replies already promised."""
+    await server.serve()  # handles SIGINT/SIGTERM itself while it serves
+    await _drain(runtime)
+    return 0
+
+
+@contextlib.contextmanager
+def _signals_after_uvicorn() -> Iterator[None]:
+    """Keep the process alive after uvicorn stops, to finish what was acknowledged.
+
+    uvicorn handles SIGINT and SIGTERM while it serves, then restores the previous handlers and
+    raises the signal it caught once more; with Python's defaults that would end the process
+    before the drain. So the previous handlers are, for that moment, ones that ignore it.
+    """
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+async def _drain(runtime: Runtime) -> None:
+    """Wait for the work after acknowledgements (at most `DRAIN_SECONDS`); a second SIGINT or
+    SIGTERM gives up at once."""
+    loop = asyncio.get_running_loop()
+    pending = runtime.services.work.pending
+    if pending:
+        log.info("finishing replies already acknowledged", extra={"tasks": pending})
+    drain = asyncio.ensure_future(runtime.services.work.drain(DRAIN_SECONDS))
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, drain.cancel)
+    try:
+        await drain
+    except asyncio.CancelledError:
+        log.warning("stopped before the acknowledged replies were finished")
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 async def _socket_mode(runtime: Runtime, server: uvicorn.Server, identity: BotIdentity) -> int:
@@ -279,4 +328,5 @@ async def _socket_mode(runtime: Runtime, server: uvicorn.Server, identity: BotId
     await probes
     log.info("disconnecting from Socket Mode")
     await handler.close_async()  # type: ignore[no-untyped-call]
+    await _drain(runtime)
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.slack.work import EventWork
 from tests.asgi import Bot, make_bot, settle
 from tests.fakeslack import FakeSlack
 from tests.slackreq import all_text, slash_form
@@ -71,3 +72,39 @@ def test_a_slash_command_is_answered_in_its_acknowledgement(bot: Bot) -> None:
     assert result.status == 200
     assert "NATO" in all_text(result.json()["blocks"])
     assert bot.slack.responses() == [] and bot.slack.posts() == []
+
+
+def test_work_after_the_ack_runs_a_bounded_number_at_once_and_drains() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        work = EventWork(limit=3)
+        running = most = done = 0
+        gate = asyncio.Event()
+
+        async def reply() -> None:
+            nonlocal running, most, done
+            running += 1
+            most = max(most, running)
+            await gate.wait()
+            running -= 1
+            done += 1
+
+        for _ in range(10):
+            work.submit(reply())
+        await asyncio.sleep(0)
+        gate.set()
+        left = await work.drain(timeout=5)
+        return most, done, left
+
+    assert asyncio.run(scenario()) == (3, 10, 0)
+
+
+def test_a_drain_that_runs_out_of_time_says_how_many_were_left_and_cancels_them() -> None:
+    async def scenario() -> tuple[int, int]:
+        work = EventWork(limit=2)
+        for _ in range(3):
+            work.submit(asyncio.sleep(3600))
+        left = await work.drain(timeout=0.05)
+        await asyncio.sleep(0)
+        return left, work.pending
+
+    assert asyncio.run(scenario()) == (3, 0)

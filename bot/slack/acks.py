@@ -10,16 +10,15 @@ acknowledgement, and Slack retries events not acknowledged within 3 s.
 `AckFirstListenerRunner` keeps both. It is Bolt's runner with `process_before_response` on, so a
 command's or an action's answer is its acknowledgement, returned as soon as the listener is
 done; listeners Bolt acknowledges by itself (events, messages, custom steps, the assistant's) are
-acknowledged at once and run after the response in `EventWork`, a bounded set of tasks. Global
+acknowledged at once and run after the response in `bot.slack.work.EventWork`, a bounded set of
+tasks that `briefbot serve` drains before it exits. Global
 middleware still runs before the acknowledgement, so an event's de-duplication claim
 (`bot.slack.middleware.claim_event`) is made before Slack hears 200, and its reply after.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.listener.async_listener import AsyncListener
@@ -27,52 +26,9 @@ from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.slack.work import EventWork
+
 log = logging.getLogger("bot.slack")
-
-MAX_CONCURRENT_EVENTS = 32
-"""Event replies worked on at once; more wait their turn, already acknowledged."""
-
-
-class EventWork:
-    """Work that runs after its request was answered, at most `limit` at a time.
-
-    Tasks are kept referenced until done (asyncio holds only weak references), and `drain`
-    waits for them, so a shutdown does not drop an acknowledged event's reply.
-    """
-
-    def __init__(self, limit: int = MAX_CONCURRENT_EVENTS) -> None:
-        self._limit = limit
-        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def submit(self, work: Coroutine[Any, Any, None]) -> None:
-        """Start `work` as soon as a slot is free; its errors are logged, never raised."""
-
-        loop = asyncio.get_running_loop()
-        if loop not in self._slots:  # one per loop: tests run each scenario in its own
-            self._slots = {loop: asyncio.Semaphore(self._limit)}
-        slots = self._slots[loop]
-
-        async def in_a_slot() -> None:
-            async with slots:
-                try:
-                    await work
-                except Exception:
-                    log.exception("work after the acknowledgement failed")
-
-        task = asyncio.ensure_future(in_a_slot())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @property
-    def pending(self) -> int:
-        """Tasks submitted and not yet done."""
-        return len(self._tasks)
-
-    async def drain(self) -> None:
-        """Wait until every submitted task is done."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class AckFirstListenerRunner(AsyncioListenerRunner):
@@ -86,9 +42,13 @@ class AckFirstListenerRunner(AsyncioListenerRunner):
         self.work = work or EventWork()
 
     @classmethod
-    def replacing(cls, runner: AsyncioListenerRunner) -> AckFirstListenerRunner:
-        """A runner with `runner`'s logger and handlers (Bolt's defaults)."""
+    def replacing(
+        cls, runner: AsyncioListenerRunner, work: EventWork | None = None
+    ) -> AckFirstListenerRunner:
+        """A runner with `runner`'s logger and handlers (Bolt's defaults), running what comes
+        after the acknowledgement in `work`."""
         return cls(
+            work=work,
             logger=runner.logger,
             process_before_response=True,
             listener_error_handler=runner.listener_error_handler,

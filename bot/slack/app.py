@@ -131,7 +131,9 @@ def build_app(services: SlackServices, identity: BotIdentity) -> AsyncApp:
         user_facing_authorize_error_message=SORRY,
         logger=bolt_log,
     )
-    app._async_listener_runner = AckFirstListenerRunner.replacing(app.listener_runner)
+    app._async_listener_runner = AckFirstListenerRunner.replacing(
+        app.listener_runner, services.work
+    )
     middleware.register(app, services)
     listeners.register(app)
     return app

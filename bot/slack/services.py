@@ -45,6 +45,7 @@ from bot.slack.sending import (
     error_label,
     post_without_duplicates,
 )
+from bot.slack.work import EventWork
 
 log = logging.getLogger("bot.slack")
 
@@ -102,9 +103,11 @@ class SlackServices:
     metrics: Metrics = field(default_factory=Metrics)
     response_urls: ResponseUrlBudget = field(default_factory=ResponseUrlBudget)
     home: HomeTabs = field(default_factory=HomeTabs)
+    work: EventWork = field(default_factory=EventWork)
+    """What runs after a request was answered: event replies, refusals to buttons (bounded,
+    drained at exit)."""
     _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
     _encoded: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def answer(self, text: str, context: RequestContext) -> Reply:
         """The handler's reply: on the event loop, or in a thread for a command that may block.
@@ -119,18 +122,10 @@ class SlackServices:
             return await asyncio.to_thread(self.handler.handle, text, context)
         return self.handler.handle(text, context)
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run `work` after the current request has been answered; errors are logged."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("background Slack work failed")
-
-        task = asyncio.ensure_future(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run `work` after the current request has been answered (`self.work`); errors are
+        logged."""
+        self.work.submit(work)
 
     def payload(
         self,

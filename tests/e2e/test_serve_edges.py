@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,10 +19,19 @@ from bot.server import (
     create_http_app,
     uvicorn_config,
 )
-from tests.asgi import build_runtime
+from bot.slack.work import MAX_CONCURRENT_EVENTS
+from tests.asgi import JSON, build_runtime
 from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
-from tests.slackreq import BOT_TOKEN, SIGNING_SECRET, BotProcess, slash_form
+from tests.slackreq import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    BotProcess,
+    event_body,
+    mention,
+    slash_form,
+)
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +119,33 @@ def test_uvicorn_bounds_idle_connections_headers_and_concurrency(
     assert config.h11_max_incomplete_event_size == MAX_INCOMPLETE_EVENT_BYTES
     unit = (ROOT / "deploy" / "systemd" / "briefbot.service").read_text()
     assert "LimitNOFILE=65536" in unit
+
+
+def test_a_shutdown_finishes_the_replies_to_events_it_already_acknowledged(
+    bot: BotProcess, fake_slack: FakeSlack
+) -> None:
+    """40 mentions acknowledged while Slack holds chat.postMessage: 32 replies are in flight and
+    8 wait for a slot when SIGTERM comes. The process stops taking requests, then finishes all
+    40 before it exits."""
+    fake_slack.hold("chat.postMessage")
+    for n in range(40):
+        event = mention(f"nato {n}", ts=f"1700000300.{n:06d}")
+        answer = bot.post(event_body(event, event_id=f"EvShutdown{n}"), content_type=JSON)
+        assert answer.status == 200
+    wait_until(
+        lambda: len(fake_slack.calls("chat.postMessage")) == MAX_CONCURRENT_EVENTS,
+        timeout=10,
+        what="the first replies reach Slack",
+    )
+    bot.process.send_signal(signal.SIGTERM)
+    wait_until(  # uvicorn has stopped taking requests; the replies are still owed
+        lambda: "finishing replies already acknowledged" in bot.logs(),
+        timeout=15,
+        what="the drain starts",
+        process=bot.process,
+    )
+    assert bot.process.poll() is None
+    fake_slack.release("chat.postMessage")
+    assert bot.process.wait(timeout=20) == 0
+    assert len(fake_slack.messages("C0CHAN1")) == 40
+    assert "unfinished at exit" not in bot.logs()

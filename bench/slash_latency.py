@@ -177,9 +177,17 @@ def spread(values: list[float], fmt: str = "{:.2f}") -> str:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux `/proc/PID/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def servers(slack: FakeSlack, postgres: str | None, work: Path) -> Iterator[dict[str, int]]:
-    """Start every app; yield their ports by name."""
+def servers(
+    slack: FakeSlack, postgres: str | None, work: Path
+) -> Iterator[dict[str, tuple[int, int]]]:
+    """Start every app; yield their ports and process ids by name."""
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -198,19 +206,19 @@ def servers(slack: FakeSlack, postgres: str | None, work: Path) -> Iterator[dict
         for name, url in databases.items():
             bot = ["-m", "bot.cli", "serve", "--host", "127.0.0.1"]
             commands[name] = (bot, {**env, "BRIEFBOT_DATABASE_URL": url})
-        ports: dict[str, int] = {}
+        ports: dict[str, tuple[int, int]] = {}
         processes: list[subprocess.Popen[bytes]] = []
         try:
             for name, (command, environment) in commands.items():
-                ports[name] = free_port()
-                processes.append(
-                    start(
-                        [sys.executable, *command, "--port", str(ports[name])],
-                        ports[name],
-                        environment,
-                        work / f"{name}.log",
-                    )
+                port = free_port()
+                process = start(
+                    [sys.executable, *command, "--port", str(port)],
+                    port,
+                    environment,
+                    work / f"{name}.log",
                 )
+                processes.append(process)
+                ports[name] = (port, process.pid)
             yield ports
         finally:
             for process in processes:
@@ -227,26 +235,29 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("BRIEFBOT_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="briefbot-bench-"))
-    results: dict[tuple[str, int], list[tuple[float, float, float, int]]] = {}
+    results: dict[tuple[str, int], list[tuple[float, float, float, int, float]]] = {}
     mentions: dict[str, list[tuple[float, int]]] = {}
     with FakeSlack() as slack, servers(slack, args.postgres, work) as ports:
         print(f"{os.cpu_count()} cores shared by the client, the fake Slack and every server")
         for round_ in range(1, args.rounds + 1):
             for concurrency in args.concurrency:
-                for name, port in ports.items():
+                for name, (port, pid) in ports.items():
                     url = f"http://127.0.0.1:{port}/slack/events"
+                    cpu = cpu_seconds(pid)
                     latencies, errors, elapsed = asyncio.run(
                         slash_load(url, args.requests, concurrency, slack.response_url())
                     )
+                    cpu = cpu_seconds(pid) - cpu  # the warm-up's few requests included
                     row = (
                         statistics.median(latencies) * 1000,
                         percentile(latencies, 0.99),
                         len(latencies) / elapsed,
                         errors,
+                        cpu * 1000 / (len(latencies) + len(QUERIES)),
                     )
                     results.setdefault((name, concurrency), []).append(row)
                     print(f"round {round_} /brief c={concurrency} {name}: {_row(row)}", flush=True)
-            for name, port in ports.items():
+            for name, (port, _pid) in ports.items():
                 if name == "floor" or args.mentions <= 0:
                     continue
                 url = f"http://127.0.0.1:{port}/slack/events"
@@ -257,12 +268,15 @@ def main() -> None:
     report(results, mentions, args)
 
 
-def _row(row: tuple[float, float, float, int]) -> str:
-    return f"p50 {row[0]:.2f} ms, p99 {row[1]:.2f} ms, {row[2]:,.0f} req/s, {row[3]} errors"
+def _row(row: tuple[float, float, float, int, float]) -> str:
+    return (
+        f"p50 {row[0]:.2f} ms, p99 {row[1]:.2f} ms, {row[2]:,.0f} req/s, {row[3]} errors, "
+        f"server CPU {row[4]:.3f} ms/request"
+    )
 
 
 def report(
-    results: dict[tuple[str, int], list[tuple[float, float, float, int]]],
+    results: dict[tuple[str, int], list[tuple[float, float, float, int, float]]],
     mentions: dict[str, list[tuple[float, int]]],
     args: argparse.Namespace,
 ) -> None:
@@ -274,23 +288,33 @@ def report(
     order = ["floor", "bare", "bot-sqlite", "bot-postgres"]
     names = sorted({n for n, _ in results}, key=order.index)
     print(f"\n{args.requests} /brief requests per app, concurrency and round; {args.rounds} rounds")
-    print("\n| app | conc | p50 ms | p99 ms | req/s | errors | p50 / floor | req/s / bare |")
-    print("|---|---:|---|---|---|---:|---:|---:|")
+    print(
+        "\n| app | conc | p50 ms | p99 ms | req/s | errors | server CPU ms/req "
+        "| p50 / floor | req/s / bare | p99 / bare |"
+    )
+    print("|---|---:|---|---|---|---:|---|---:|---:|---:|")
     for concurrency in args.concurrency:
         for name in names:
             rows = results[(name, concurrency)]
-            p50s, p99s, rates = ([r[i] for r in rows] for i in range(3))
+            p50s, p99s, rates, cpus = ([r[i] for r in rows] for i in (0, 1, 2, 4))
             print(
                 f"| {name} | {concurrency} | {spread(p50s)} | {spread(p99s)} "
                 f"| {spread(rates, '{:,.0f}')} | {sum(r[3] for r in rows)} "
+                f"| {spread(cpus, '{:.3f}')} "
                 f"| {median(name, concurrency, 0) / median('floor', concurrency, 0):.2f} "
-                f"| {median(name, concurrency, 2) / median('bare', concurrency, 2):.2f} |"
+                f"| {median(name, concurrency, 2) / median('bare', concurrency, 2):.2f} "
+                f"| {median(name, concurrency, 1) / median('bare', concurrency, 1):.2f} |"
             )
     if mentions:
-        print("\n| app | app_mention -> chat.postMessage p50 ms, c=1 | errors |")
-        print("|---|---|---:|")
+        print("\n| app | app_mention -> chat.postMessage p50 ms, c=1 | errors | / bot-sqlite |")
+        print("|---|---|---:|---:|")
+        sqlite = statistics.median(r[0] for r in mentions.get("bot-sqlite", [(float("nan"), 0)]))
         for name, rows in mentions.items():
-            print(f"| {name} | {spread([r[0] for r in rows])} | {sum(r[1] for r in rows)} |")
+            p50 = statistics.median(r[0] for r in rows)
+            print(
+                f"| {name} | {spread([r[0] for r in rows])} | {sum(r[1] for r in rows)} "
+                f"| {p50 / sqlite:.2f} |"
+            )
     print(json.dumps({"results": {f"{n}@{c}": v for (n, c), v in results.items()}}))
 
 

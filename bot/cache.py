@@ -5,9 +5,10 @@ Verifying `seeds/` (`bot.state.verify_seeds`) is a pure function of the seed fil
 that reads them, so its outcome is pickled under a key made of:
 
 - every file under the seeds directory: its path and its content;
-- every source file of the `bot` package and of the libraries that shape the outcome (PyYAML,
-  RapidFuzz): path, size and modification time, the test Python applies to its own `.pyc`
-  files; and the Python version.
+- every source file of the `bot` package: path, size and modification time, the test Python
+  applies to its own `.pyc` files; the same of the libraries that shape the outcome (PyYAML,
+  RapidFuzz), by their `__init__.py`, which installing any version writes anew; and the Python
+  version.
 
 Any change gives another key, and the entry is rebuilt by verifying the seeds again. There is one
 entry per seeds directory (its file name is a hash of the directory's path), replaced atomically
@@ -28,15 +29,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
-import importlib.util
 import os
 import pickle
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib.machinery import PathFinder
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
@@ -149,25 +151,39 @@ _code_version: str | None = None
 
 
 def code_version() -> str:
-    """The Python version and the path, size and modification time of every source file of the
-    `bot` package and of `CODE_LIBRARIES` (computed once per process)."""
+    """The Python version, the path, size and modification time of every source file of the
+    `bot` package, and those of each of `CODE_LIBRARIES`' `__init__.py` (computed once per
+    process)."""
     global _code_version
     if _code_version is None:
         parts = [sys.version, sys.implementation.cache_tag or ""]
-        folders = [_PACKAGE_DIR]
+        for path, dirs, files in os.walk(_PACKAGE_DIR):
+            dirs.sort()
+            parts += [_stamp(os.path.join(path, f)) for f in sorted(files) if f.endswith(".py")]
         for name in CODE_LIBRARIES:
-            spec = importlib.util.find_spec(name)
-            if spec is not None and spec.origin:
-                folders.append(Path(spec.origin).parent)
-        for folder in folders:
-            for path, dirs, files in os.walk(folder):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.endswith((".py", ".so", ".pyd")):
-                        info = os.stat(os.path.join(path, name))
-                        parts.append(f"{path}/{name}:{info.st_size}:{info.st_mtime_ns}")
+            spec = PathFinder.find_spec(name)  # where it is, without importing it
+            parts.append(_stamp(spec.origin) if spec and spec.origin else f"{name}: none")
         _code_version = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return _code_version
+
+
+def _stamp(path: str) -> str:
+    info = os.stat(path)
+    return f"{path}:{info.st_size}:{info.st_mtime_ns}"
+
+
+class _EntryPickler(pickle.Pickler):
+    """Pickles the bot's dataclasses as calls to their constructors: unpickling a slotted
+    dataclass otherwise goes through its Python `__setstate__`, twice as slow on a fact base."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        """A dataclass instance of the bot as its class and field values; else pickle's own."""
+        cls = type(obj)
+        if cls.__module__.startswith("bot.") and dataclasses.is_dataclass(cls):
+            fields = dataclasses.fields(cls)
+            if all(f.init for f in fields):
+                return cls, tuple(getattr(obj, f.name) for f in fields)
+        return NotImplemented
 
 
 def _read_entry(path: Path, key: str) -> tuple[VerifiedSeeds, dict[str, list[Fact]]] | None:
@@ -177,7 +193,8 @@ def _read_entry(path: Path, key: str) -> tuple[VerifiedSeeds, dict[str, list[Fac
         with open(path, "rb") as file:
             if not _owned_privately(file):
                 return None
-            entry = pickle.load(file)
+            with _collector_paused():  # many small objects that all survive, as in loading
+                entry = pickle.load(file)
     except Exception:
         return None
     if not (isinstance(entry, tuple) and len(entry) == 4 and entry[:2] == (FORMAT, key)):
@@ -188,6 +205,18 @@ def _read_entry(path: Path, key: str) -> tuple[VerifiedSeeds, dict[str, list[Fac
     if not (isinstance(seeds, VerifiedSeeds) and seeds.storable and isinstance(ranked, dict)):
         return None
     return seeds, ranked
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused (see `bot.factbase.loader.gc_paused`)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _owned_privately(file: IO[bytes]) -> bool:
@@ -204,7 +233,7 @@ def _write_entry(path: Path, entry: object) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(temporary, "xb") as file:
-            pickle.dump(entry, file, protocol=pickle.HIGHEST_PROTOCOL)
+            _EntryPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(entry)
         os.replace(temporary, path)
     except (OSError, pickle.PicklingError, RecursionError):
         with contextlib.suppress(OSError):

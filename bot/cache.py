@@ -158,7 +158,7 @@ def code_version() -> str:
     if _code_version is None:
         parts = [sys.version, sys.implementation.cache_tag or ""]
         for path, dirs, files in os.walk(_PACKAGE_DIR):
-            dirs.sort()
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             parts += [_stamp(os.path.join(path, f)) for f in sorted(files) if f.endswith(".py")]
         for name in CODE_LIBRARIES:
             spec = PathFinder.find_spec(name)  # where it is, without importing it

@@ -232,7 +232,9 @@ def _write_entry(path: Path, entry: object) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(temporary, "xb") as file:
+        # Readable and writable by the user alone, whatever the umask: see `_owned_privately`.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "wb") as file:
             _EntryPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(entry)
         os.replace(temporary, path)
     except (OSError, pickle.PicklingError, RecursionError):

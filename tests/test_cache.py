@@ -160,6 +160,17 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(cache_dir: Path) -> None:
         assert read_entry(path)[:2] == (FORMAT, seeds_key(SEEDS))
 
 
+def test_entries_are_private_whatever_the_umask(cache_dir: Path) -> None:
+    before = os.umask(0o002)  # a group-writable default, as on many desktops
+    try:
+        cli("brief", "nato")
+    finally:
+        os.umask(before)
+    assert entry_file(cache_dir).stat().st_mode & 0o777 == 0o600
+    tamper_title(cache_dir, "Still Trusted")
+    assert cli("brief", "nato", "--today", TODAY)[1].startswith("STILL TRUSTED\n")
+
+
 def test_an_entry_others_may_write_is_not_trusted(cache_dir: Path) -> None:
     cli("brief", "nato")
     path = tamper_title(cache_dir, "Planted By Someone Else")

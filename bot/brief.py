@@ -185,9 +185,15 @@ def _outcomes_follow_targets(ranked: list[Fact], factbase: FactBase) -> list[Fac
 _RANKED: WeakKeyDictionary[FactBase, dict[str, list[Fact]]] = WeakKeyDictionary()
 
 
+def rankings(factbase: FactBase) -> dict[str, list[Fact]]:
+    """The topics ranked so far for a fact base, by topic id: `bot.cache` keeps them with the
+    seeds and gives them back to the fact base it loads (ranking is a pure function of it)."""
+    return _RANKED.setdefault(factbase, {})
+
+
 def _ranked_for(factbase: FactBase, topic_id: str) -> list[Fact]:
     """A topic's facts ranked, computed once per fact base (which never changes)."""
-    per_topic = _RANKED.setdefault(factbase, {})
+    per_topic = rankings(factbase)
     if topic_id not in per_topic:
         per_topic[topic_id] = rank_facts(factbase.facts_for(topic_id), factbase, topic_id)
     return per_topic[topic_id]

@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.access import RequestContext
+from bot.cache import SeedCache
 from bot.commands import CommandHandler, Invocation, find_command, topic_rows
 from bot.config import ConfigError, Settings, redact_database_secrets
 from bot.curate.cli import CURATE_COMMANDS, add_curate_commands, run_curate_command
-from bot.editorial import editorial_review
-from bot.factbase.loader import iter_problem_lines, load_factbase
-from bot.factbase.problems import Problem
+from bot.factbase.problems import Problem, iter_problem_lines
 from bot.publish.cli import PUBLISH_COMMANDS, add_publish_commands, run_publish_command
 from bot.reminders.cli import (
     add_reminder_commands,
@@ -28,7 +27,6 @@ from bot.reminders.cli import (
     rules_path,
     run_reminder_command,
 )
-from bot.reminders.rules import load_reminder_rules
 from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
 from bot.replies import (
     BriefReply,
@@ -38,7 +36,7 @@ from bot.replies import (
     Reply,
     SearchReply,
 )
-from bot.state import KnowledgeHolder, load_knowledge
+from bot.state import Knowledge, KnowledgeHolder, load_knowledge
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG = 0, 1, 2
 CLI_CONTEXT = RequestContext(surface="cli", prefix="briefbot brief")
@@ -204,8 +202,12 @@ def _run(
         from bot.server import serve  # imported here: the web stack is only needed to serve
 
         return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode)
+    cache = SeedCache(settings.cache_dir) if settings.cache_dir else None
     loaded = load_knowledge(
-        settings.seeds_dir, timezone=settings.timezone, default_channel=settings.reminder_channel
+        settings.seeds_dir,
+        timezone=settings.timezone,
+        default_channel=settings.reminder_channel,
+        cache=cache,
     )
     if loaded.knowledge is None:
         print(
@@ -215,11 +217,28 @@ def _run(
         for line in iter_problem_lines(loaded.errors):
             print(f"  {line}", file=sys.stderr)
         return EXIT_CONFIG
-    holder = KnowledgeHolder(loaded.knowledge)
-    renderer = Renderer(settings.templates_dir)
+    try:
+        return _answer(parser, args, settings, loaded.knowledge, loaded.rule_problems, out, stdin)
+    finally:
+        if cache is not None:
+            cache.keep_rankings()  # the topics this command ranked, for the next run
+
+
+def _answer(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    settings: Settings,
+    knowledge: Knowledge,
+    rule_problems: list[Problem],
+    out: TextIO,
+    stdin: TextIO | None,
+) -> int:
+    """Run a command that answers from the fact base."""
+    holder = KnowledgeHolder(knowledge)
+    renderer = Renderer(settings.templates_dir, cache_dir=settings.cache_dir)
     if args.command == "reminders":
         return run_reminder_command(
-            args, settings, holder.current, renderer, out, problems=loaded.rule_problems
+            args, settings, holder.current, renderer, out, problems=rule_problems
         )
     handler = CommandHandler(holder, stale_days=settings.stale_days, today=settings.today)
     if args.command == "brief":
@@ -328,6 +347,11 @@ def _search(
 
 
 def _check(settings: Settings, out: TextIO, args: argparse.Namespace) -> int:
+    # Verifies for real, never from the cache: the loaders are imported here, not at the top.
+    from bot.editorial import editorial_review
+    from bot.factbase.loader import load_factbase
+    from bot.reminders.rules import load_reminder_rules
+
     report = load_factbase(settings.seeds_dir)
     problems = list(report.problems)
     rule_count = 0

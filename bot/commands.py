@@ -12,13 +12,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
-from bot.curate.review import curator_review
 from bot.factbase.model import FactBase
-from bot.gaps import GapGroup, GapLog
 from bot.replies import (
     AboutReply,
     BriefReply,
@@ -42,6 +40,9 @@ from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
+
+if TYPE_CHECKING:
+    from bot.gaps import GapGroup, GapLog
 
 UPCOMING_IN_BRIEF_DAYS = 30
 GAPS_DAYS = 90
@@ -366,11 +367,13 @@ class CommandHandler:
         )
         admin = self.access.is_admin(ctx)
         gaps = self.recent_gaps() if admin else None
-        review = (
-            curator_review(knowledge, today=day, stale_days=self.stale_days, gaps=gaps).total
-            if admin
-            else None
-        )
+        review: int | None = None
+        if admin:
+            from bot.curate.review import curator_review  # the worklist: admins' Home only
+
+            review = curator_review(
+                knowledge, today=day, stale_days=self.stale_days, gaps=gaps
+            ).total
         return HomeReply(
             topics,
             knowledge.schedule.upcoming(fb, day, DEFAULT_UPCOMING_DAYS, None),
@@ -494,6 +497,8 @@ def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
     blocking=True,
 )
 def _review(handler: CommandHandler, inv: Invocation) -> Reply:
+    from bot.curate.review import curator_review  # PyYAML and the editorial rules: only here
+
     return curator_review(
         inv.knowledge,
         today=inv.today or handler.today(),

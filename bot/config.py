@@ -8,7 +8,6 @@ secrets are wrapped in `Secret`, whose `repr` and `str` never show the value.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -54,6 +53,9 @@ ENVIRONMENT_VARIABLES = (
     "BRIEFBOT_LOG_LEVEL",
     "BRIEFBOT_FACTBASE",
     "BRIEFBOT_ANNOUNCE_PUBLISH",
+    "BRIEFBOT_CACHE_DIR",
+    "XDG_CACHE_HOME",
+    "HOME",
     "PORT",
 )
 """Every variable `Settings.from_env` reads (tests check the README and deploy files against it)."""
@@ -173,6 +175,9 @@ class Settings:
     admin_token: Secret | None = None
     factbase_source: str = "files"
     announce_publish: bool = False
+    cache_dir: Path | None = None
+    """Where the CLI keeps its cache of verified seeds and compiled templates (`bot/cache.py`);
+    None: no cache."""
 
     def __repr__(self) -> str:
         parts = []
@@ -293,6 +298,14 @@ class Settings:
                 "BRIEFBOT_ADMIN_TOKEN",
                 "expected at least 16 characters (e.g. from openssl rand -hex 32)",
             )
+        cache = text("BRIEFBOT_CACHE_DIR")
+        xdg_cache, home = text("XDG_CACHE_HOME"), text("HOME")
+        if cache is not None:
+            cache_dir = None if cache.lower() == "off" else Path(cache)
+        elif xdg_cache is not None and Path(xdg_cache).is_absolute():
+            cache_dir = Path(xdg_cache) / "briefbot"
+        else:
+            cache_dir = Path(home) / ".cache" / "briefbot" if home else None
         source = (text("BRIEFBOT_FACTBASE") or "files").lower()
         if source not in FACTBASE_SOURCES:
             raise ConfigError("BRIEFBOT_FACTBASE", f"expected files or database, got {source!r}")
@@ -321,6 +334,7 @@ class Settings:
             admin_token=admin_token,
             factbase_source=source,
             announce_publish=boolean("BRIEFBOT_ANNOUNCE_PUBLISH", False),
+            cache_dir=cache_dir,
         )
 
     def require_http(self) -> None:
@@ -350,7 +364,7 @@ def default_dir(name: str) -> Path:
     pyproject.toml); a checkout or an editable install has them beside the package, where
     curators edit them. Installs are unpacked on disk, so the resource is a real directory.
     """
-    packaged = Path(str(importlib.resources.files("bot").joinpath(name)))
+    packaged = Path(__file__).resolve().parent / name  # what importlib.resources would give
     if packaged.is_dir():
         return packaged
     if (PACKAGE_ROOT / "pyproject.toml").is_file():

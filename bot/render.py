@@ -18,6 +18,7 @@ from typing import Any
 
 import jinja2
 
+from bot.cache import TemplateBytecodeCache, template_cache_dir
 from bot.config import default_dir
 from bot.ids import CHANNEL_ID_RE, USER_ID_RE
 from bot.text import clip, clip_escaped, escape_mrkdwn
@@ -112,7 +113,8 @@ def _finalize_plain(value: Any) -> Any:
 class Renderer:
     """Renders named templates in a format: text, markdown, Slack mrkdwn or Block Kit JSON."""
 
-    def __init__(self, templates_dir: Path | str) -> None:
+    def __init__(self, templates_dir: Path | str, *, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: keep compiled templates there (`bot.cache`), for the command line."""
         self.templates_dir = Path(templates_dir)
         loader = jinja2.FileSystemLoader(str(self.templates_dir))
         finalizers = {
@@ -131,6 +133,9 @@ class Renderer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
+                bytecode_cache=(
+                    TemplateBytecodeCache(template_cache_dir(cache_dir), fmt) if cache_dir else None
+                ),
             )
             slack = fmt in (MRKDWN, BLOCKS)
             env.filters["link"] = {TEXT: _text_link, MARKDOWN: _markdown_link}.get(fmt, _link)

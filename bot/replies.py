@@ -6,10 +6,12 @@ Replies are data; `templates/<template>.<format>.j2` decide how they look.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.brief import Brief, UpcomingItem
-from bot.gaps import GapGroup
+
+if TYPE_CHECKING:
+    from bot.gaps import GapGroup
 
 
 @dataclass(frozen=True, slots=True)

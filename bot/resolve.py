@@ -15,9 +15,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
-
 from bot.factbase.model import FactBase
 from bot.text import normalize_key, words
 
@@ -169,6 +166,10 @@ class TopicResolver:
         """
         if len(key) < FUZZY_MIN_LENGTH:
             return None
+        # RapidFuzz is imported when first needed: most queries are an exact id or alias.
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+
         names, positions = self._names_by_length.window(len(key), FUZZY_MIN_SIMILARITY)
         candidates = process.extract(
             key,
@@ -206,6 +207,8 @@ class TopicResolver:
         Only the first `SUGGEST_MAX_WORDS` words are compared, so a long query costs no more
         than a short one.
         """
+        from rapidfuzz import fuzz, process
+
         probes = [w for w in dict.fromkeys(key.split(" ")) if w not in STOPWORDS]
         similar: dict[str, float] = {}
         for probe in probes[:SUGGEST_MAX_WORDS]:

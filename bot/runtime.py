@@ -23,7 +23,7 @@ from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
 from bot.db.gaps import GapStore
-from bot.factbase.loader import iter_problem_lines
+from bot.factbase.problems import iter_problem_lines
 from bot.metrics import Metrics
 from bot.publish.follow import NOTHING_PUBLISHED, DatabaseFactBase, SnapshotFollower
 from bot.publish.store import SnapshotStore

@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from bot.config import ConfigError, Settings
 from bot.factbase import FactBaseError
-from bot.factbase.loader import iter_problem_lines
+from bot.factbase.problems import iter_problem_lines
 from bot.logs import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST
 from bot.runtime import Runtime, StartupError

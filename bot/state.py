@@ -8,17 +8,22 @@ snapshot sees one version of everything from start to end.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.factbase import FactBase, load_factbase
+from bot.factbase.model import FactBase
 from bot.factbase.problems import FactBaseError, Problem
+from bot.reminders.model import REMINDERS_FILE, ReminderRule
 from bot.reminders.occurrences import ReminderSchedule
-from bot.reminders.rules import REMINDERS_FILE, load_reminder_rules
 from bot.resolve import TopicResolver
 from bot.search import FactSearch
+
+if TYPE_CHECKING:
+    from bot.cache import SeedCache
 
 UTC = ZoneInfo("UTC")
 
@@ -71,33 +76,73 @@ class LoadResult:
         return self.knowledge
 
 
-def load_knowledge(
-    seeds_dir: Path | str, *, timezone: ZoneInfo = UTC, default_channel: str | None = None
-) -> LoadResult:
-    """Load and verify `seeds/`: the fact base, then its reminder rules; a snapshot only when
-    neither has errors."""
+@dataclass(frozen=True)
+class VerifiedSeeds:
+    """What verifying `seeds/` gives before any setting applies: the fact base (None when it
+    has errors), its reminder rules, and every problem in either.
+
+    A pure function of the seed files (and the code), which is why `bot.cache` may keep it,
+    indexes and all.
+    """
+
+    factbase: FactBase | None
+    problems: tuple[Problem, ...]
+    rules: tuple[ReminderRule, ...] = ()
+    rule_problems: tuple[Problem, ...] = ()
+    resolver: TopicResolver | None = None
+    """The fact base's indexes (built only for seeds that can be served)."""
+    search: FactSearch | None = None
+
+    @property
+    def storable(self) -> bool:
+        """Whether these seeds can be served (no errors anywhere), the only ones worth keeping."""
+        return self.factbase is not None and not any(
+            p.severity == "error" for p in self.rule_problems
+        )
+
+
+def verify_seeds(seeds_dir: Path | str) -> VerifiedSeeds:
+    """Load and verify `seeds/`: the fact base, then (when it has no errors) its reminder rules."""
+    # The loaders (and PyYAML) are imported here, not at the top: a start from the cache
+    # (`bot.cache`) never verifies anything.
+    from bot.factbase.loader import load_factbase
+    from bot.reminders.rules import load_reminder_rules
+
     report = load_factbase(seeds_dir)
     if report.factbase is None:
-        return LoadResult(None, list(report.problems))
-    schedule, rule_problems = load_schedule(
-        seeds_dir, report.factbase, timezone=timezone, default_channel=default_channel
-    )
-    problems = [*report.problems, *rule_problems]
-    if any(p.severity == "error" for p in rule_problems):
-        return LoadResult(None, problems, rule_problems)
-    return LoadResult(Knowledge.build(report.factbase, schedule), problems, rule_problems)
+        return VerifiedSeeds(None, tuple(report.problems))
+    factbase = report.factbase
+    rules, rule_problems = load_reminder_rules(Path(seeds_dir) / REMINDERS_FILE, factbase)
+    seeds = VerifiedSeeds(factbase, tuple(report.problems), tuple(rules), tuple(rule_problems))
+    if not seeds.storable:
+        return seeds
+    return dataclasses.replace(seeds, resolver=TopicResolver(factbase), search=FactSearch(factbase))
 
 
-def load_schedule(
+def load_knowledge(
     seeds_dir: Path | str,
-    factbase: FactBase,
     *,
-    timezone: ZoneInfo,
-    default_channel: str | None,
-) -> tuple[ReminderSchedule, list[Problem]]:
-    """The rules in `seeds/reminders.yaml` with the given defaults, and every problem in them."""
-    rules, problems = load_reminder_rules(Path(seeds_dir) / REMINDERS_FILE, factbase)
-    return ReminderSchedule(rules, timezone, default_channel), problems
+    timezone: ZoneInfo = UTC,
+    default_channel: str | None = None,
+    cache: SeedCache | None = None,
+) -> LoadResult:
+    """Load and verify `seeds/` (or take them from `cache` when it holds the same files): the
+    fact base, then its reminder rules; a snapshot only when neither has errors."""
+    seeds = cache.verified(seeds_dir, verify_seeds) if cache else verify_seeds(seeds_dir)
+    if seeds.factbase is None:
+        return LoadResult(None, list(seeds.problems))
+    rule_problems = list(seeds.rule_problems)
+    problems = [*seeds.problems, *rule_problems]
+    if not seeds.storable:
+        return LoadResult(None, problems, rule_problems)
+    factbase = seeds.factbase
+    knowledge = Knowledge(
+        factbase,
+        seeds.resolver or TopicResolver(factbase),
+        seeds.search or FactSearch(factbase),
+        ReminderSchedule(seeds.rules, timezone, default_channel),
+    )
+    return LoadResult(knowledge, problems, rule_problems)
 
 
 class KnowledgeHolder:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from bot.dates import PartialDate
 from bot.factbase.model import Fact, FactBase, SourceKind
 from bot.text import normalize_quote
@@ -111,6 +109,8 @@ def _capitalised(text: str) -> str:
 def similar(first: Fact, second: Fact) -> bool:
     """Whether two facts say the same thing: near-identical wording, or a shared quote and
     much the same wording."""
+    from rapidfuzz import fuzz  # here: a brief ranked from the cache (`bot.cache`) needs none
+
     a, b = first.statement.lower(), second.statement.lower()
     if min(len(a.split()), len(b.split())) >= SET_RATIO_MIN_WORDS:
         score = fuzz.token_set_ratio(a, b)

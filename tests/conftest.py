@@ -19,6 +19,21 @@ TEMPLATES = ROOT / "templates"
 POSTGRES_ENV = "BRIEFBOT_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The CLI's cache (`bot.cache`) goes to a directory of this test session, never to the
+    developer's `~/.cache`: through `XDG_CACHE_HOME`, which the tests that clear the bot's
+    settings (`BRIEFBOT_*`) keep, and which every process a test starts inherits."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def cli(*argv: str) -> tuple[int, str]:
     """Run `briefbot ARGV...` in-process; its exit code and what it printed on stdout."""
     from bot.cli import main

@@ -154,3 +154,22 @@ def test_an_invalid_database_url_is_named_without_its_password() -> None:
         Settings.from_env({"BRIEFBOT_DATABASE_URL": "mysql://:hunter2@db/x?password=hunter3"})
     assert "hunter" not in str(info.value)
     assert "mysql://:***@db/x" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BRIEFBOT_CACHE_DIR": "/srv/cache"}, Path("/srv/cache")),
+        ({"BRIEFBOT_CACHE_DIR": "/srv/cache", "XDG_CACHE_HOME": "/x"}, Path("/srv/cache")),
+        ({"BRIEFBOT_CACHE_DIR": "OFF", "XDG_CACHE_HOME": "/x"}, None),
+        ({"XDG_CACHE_HOME": "/x", "HOME": "/home/u"}, Path("/x/briefbot")),
+        ({"XDG_CACHE_HOME": "relative", "HOME": "/home/u"}, Path("/home/u/.cache/briefbot")),
+        ({"HOME": "/home/u"}, Path("/home/u/.cache/briefbot")),
+        ({}, None),
+    ],
+)
+def test_the_cache_directory_follows_the_xdg_convention_unless_set_or_off(
+    env: dict[str, str], expected: Path | None
+) -> None:
+    assert Settings.from_env(env).cache_dir == expected
+    assert Settings().cache_dir is None  # settings built in code have no cache

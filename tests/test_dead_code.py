@@ -14,6 +14,7 @@ USED_OUTSIDE_BOT = {
     "EVENTS": "the registry's events: tests/test_manifests.py checks the manifests",
     "ENVIRONMENT_VARIABLES": "the documented settings: tests/test_deploy.py checks the docs",
     "downgrade": "Alembic calls each migration's downgrade",
+    "reducer_override": "pickle calls it for every object bot/cache.py stores",
     "ASSISTANT_SCOPES": "the registry's optional scopes: tests/test_manifests.py checks them",
     "SHORTCUTS": "the registry's shortcuts: tests/test_manifests.py checks the manifests",
     "bot_events": "the registry's event list: tests/test_manifests.py checks the manifests",

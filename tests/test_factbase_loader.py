@@ -11,7 +11,8 @@ import pytest
 
 from bot.dates import DateSpan, PartialDate
 from bot.factbase import load_factbase
-from bot.factbase.loader import LoadReport, iter_problem_lines
+from bot.factbase.loader import LoadReport
+from bot.factbase.problems import iter_problem_lines
 from tests.conftest import SEEDS
 from tests.seedkit import DOC, fact_yaml, make_seeds, topics_yaml
 

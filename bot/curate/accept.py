@@ -15,8 +15,7 @@ from pathlib import Path
 from bot.curate import CurateRefused
 from bot.curate.draft import draft_path
 from bot.factbase import FactBase, load_factbase
-from bot.factbase.loader import iter_problem_lines
-from bot.factbase.problems import Problem, display_path
+from bot.factbase.problems import Problem, display_path, iter_problem_lines
 from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
 
 DRAFT_KEY = "draft"

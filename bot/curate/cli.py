@@ -10,13 +10,14 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Settings
 from bot.curate import CurateRefused
-from bot.curate.review import NO_DATABASE
 from bot.factbase.model import SourceKind
-from bot.gaps import GapGroup
+
+if TYPE_CHECKING:
+    from bot.gaps import GapGroup
 
 CURATE_COMMANDS = frozenset({"ingest", "draft", "accept", "review"})
 EXIT_OK, EXIT_REFUSED = 0, 2
@@ -176,6 +177,7 @@ def _gap_groups(settings: Settings) -> tuple[list[GapGroup] | None, str]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.commands import GAPS_DAYS
+    from bot.curate.review import NO_DATABASE
     from bot.db import make_engine
     from bot.db.gaps import GapStore
 

@@ -42,10 +42,6 @@ class Collector:
         self.problems.append(Problem(self.shown(path), line, message, "warning"))
 
 
-UNREADABLE_MESSAGES = ("cannot read", "not a regular file", "not UTF-8 text", "YAML syntax")
-"""How the problems of a file that could not be read at all begin: the root causes, shown first."""
-
-
 def read_text(path: Path, out: Collector, digest: Any | None) -> str | None:
     """Read a UTF-8 file and add it to the version digest (if any); None (reported) if it cannot
     be read.

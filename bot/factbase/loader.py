@@ -11,16 +11,17 @@ import gc
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.factbase.common import UNREADABLE_MESSAGES, Collector
+from bot.factbase.common import Collector
 from bot.factbase.documents import load_documents
 from bot.factbase.facts import link_outcomes, load_facts
 from bot.factbase.model import Document, Fact, FactBase, Topic
 from bot.factbase.problems import FactBaseError, Problem
+from bot.factbase.problems import iter_problem_lines as iter_problem_lines  # its old home
 from bot.factbase.topics import check_topic_summaries, load_topics
 from bot.factbase.yamlsrc import load_yaml
 
@@ -214,20 +215,3 @@ def _warn_coverage(
                 line,
                 f"topic {topic.id!r} has {count} fact(s); fewer than {MIN_TOPIC_FACTS}",
             )
-
-
-def iter_problem_lines(problems: Iterable[Problem]) -> list[str]:
-    """Problems as the lines `briefbot check` prints: errors first, among them files that could
-    not be read at all (a YAML syntax error explains much of what follows), each sorted by file
-    and line. `/readyz` and `/brief reload` show only the first lines, so the order matters."""
-    ordered = sorted(
-        problems,
-        key=lambda p: (
-            p.severity != "error",
-            not p.message.startswith(UNREADABLE_MESSAGES),
-            p.path,
-            p.line,
-            p.message,
-        ),
-    )
-    return [str(p) for p in ordered]

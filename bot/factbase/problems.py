@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+UNREADABLE_MESSAGES = ("cannot read", "not a regular file", "not UTF-8 text", "YAML syntax")
+"""How the problems of a file that could not be read at all begin: the root causes, shown first."""
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -35,3 +39,20 @@ def display_path(path: Path, root: Path) -> str:
         return str(path.relative_to(root.parent))
     except ValueError:
         return str(path)
+
+
+def iter_problem_lines(problems: Iterable[Problem]) -> list[str]:
+    """Problems as the lines `briefbot check` prints: errors first, among them files that could
+    not be read at all (a YAML syntax error explains much of what follows), each sorted by file
+    and line. `/readyz` and `/brief reload` show only the first lines, so the order matters."""
+    ordered = sorted(
+        problems,
+        key=lambda p: (
+            p.severity != "error",
+            not p.message.startswith(UNREADABLE_MESSAGES),
+            p.path,
+            p.line,
+            p.message,
+        ),
+    )
+    return [str(p) for p in ordered]

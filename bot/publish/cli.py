@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Settings
-from bot.factbase.loader import iter_problem_lines
 from bot.factbase.model import FactBase
+from bot.factbase.problems import iter_problem_lines
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported only when a command runs
     from bot.publish.store import Publication, Snapshot, SnapshotStore

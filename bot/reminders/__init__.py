@@ -7,14 +7,31 @@ build the message for one occurrence. Delivery (the ledger, the scheduler) build
 
 from __future__ import annotations
 
-from bot.reminders.occurrences import (
-    DigestEntry,
-    Occurrence,
-    ReminderSchedule,
-    compute_occurrences,
-    digest_entries,
-)
-from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy, load_reminder_rules
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.reminders.model import ReminderRule, RuleKind, WeekendPolicy
+    from bot.reminders.occurrences import (
+        DigestEntry,
+        Occurrence,
+        ReminderSchedule,
+        compute_occurrences,
+        digest_entries,
+    )
+    from bot.reminders.rules import load_reminder_rules
+
+_HOMES = {
+    "DigestEntry": "bot.reminders.occurrences",
+    "Occurrence": "bot.reminders.occurrences",
+    "ReminderRule": "bot.reminders.model",
+    "ReminderSchedule": "bot.reminders.occurrences",
+    "RuleKind": "bot.reminders.model",
+    "WeekendPolicy": "bot.reminders.model",
+    "compute_occurrences": "bot.reminders.occurrences",
+    "digest_entries": "bot.reminders.occurrences",
+    "load_reminder_rules": "bot.reminders.rules",
+}
 
 __all__ = [
     "DigestEntry",
@@ -27,3 +44,12 @@ __all__ = [
     "digest_entries",
     "load_reminder_rules",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The names above, imported from their modules on first use: importing one module of the
+    package (the rules' model, for a cached snapshot) does not import the YAML loader."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.factbase.model import FactBase
 from bot.factbase.problems import Problem
+from bot.reminders.model import REMINDERS_FILE
 from bot.reminders.occurrences import Occurrence, ReminderSchedule, local_datetime
-from bot.reminders.rules import REMINDERS_FILE
 from bot.render import Renderer
 from bot.state import Knowledge
 

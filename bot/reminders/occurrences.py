@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from bot.brief import UpcomingItem
 from bot.dates import MONTH_NAMES, PartialDate, Precision
 from bot.factbase.model import Fact, FactBase
-from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy
+from bot.reminders.model import ReminderRule, RuleKind, WeekendPolicy
 
 __all__ = [
     "ANNIVERSARY",

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +19,16 @@ from bot.factbase.model import Fact, FactBase
 from bot.factbase.problems import Problem
 from bot.factbase.yamlsrc import LineDict
 from bot.ids import CONVERSATION_ID_RE, SLUG_RE
+from bot.reminders.model import (
+    DEFAULT_DIGEST_WEEKDAY,
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_LEAD_DAYS,
+    DEFAULT_TIME,
+    REMINDERS_FILE,
+    ReminderRule,
+    RuleKind,
+    WeekendPolicy,
+)
 
 __all__ = [
     "DEFAULT_DIGEST_WEEKDAY",
@@ -28,6 +36,7 @@ __all__ = [
     "DEFAULT_LEAD_DAYS",
     "DEFAULT_TIME",
     "MAX_LEAD_DAYS",
+    "REMINDERS_FILE",
     "WEEKDAYS",
     "ReminderRule",
     "RuleKind",
@@ -36,32 +45,9 @@ __all__ = [
 ]
 
 
-class RuleKind(str, Enum):
-    """What a rule reminds of."""
-
-    ANNIVERSARY = "anniversary"
-    DEADLINE = "deadline"
-    DIGEST = "digest"
-
-
-class WeekendPolicy(str, Enum):
-    """What to do when a reminder falls on a Saturday or Sunday."""
-
-    SAME_DAY = "same_day"
-    PREVIOUS_WORKING_DAY = "previous_working_day"
-    NEXT_WORKING_DAY = "next_working_day"
-
-
-REMINDERS_FILE = "reminders.yaml"
-"""The rules' file name in the seeds directory."""
-
-DEFAULT_TIME = dt.time(9, 0)
-DEFAULT_LEAD_DAYS = (30, 7, 1, 0)
-DEFAULT_HORIZON_DAYS = 14
 MAX_HORIZON_DAYS = 366
 MAX_LEAD_DAYS = 730
 MAX_TITLE_CHARS = 120
-DEFAULT_DIGEST_WEEKDAY = 0  # Monday
 DEFAULT_DIGEST_TITLE = "Weekly look-ahead"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_WEEKEND = {
@@ -81,33 +67,6 @@ KIND_FIELDS = {
     RuleKind.DIGEST: COMMON_FIELDS | {"weekday", "horizon_days"},
 }
 ALL_FIELDS = frozenset().union(*KIND_FIELDS.values())
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderRule:
-    """One validated rule from `reminders.yaml`.
-
-    `timezone` and `channel` are None when the rule leaves them to the settings
-    (`BRIEFBOT_TIMEZONE`, `BRIEFBOT_REMINDER_CHANNEL`); `topic_id` is None when the rule takes
-    its fact's first topic (or, for a digest, covers every topic).
-    """
-
-    id: str
-    kind: RuleKind
-    title: str
-    fact_id: str | None = None
-    due: PartialDate | None = None
-    lead_days: tuple[int, ...] = DEFAULT_LEAD_DAYS
-    weekday: int = DEFAULT_DIGEST_WEEKDAY
-    horizon_days: int = DEFAULT_HORIZON_DAYS
-    time: dt.time = DEFAULT_TIME
-    timezone: ZoneInfo | None = None
-    weekend: WeekendPolicy = WeekendPolicy.SAME_DAY
-    channel: str | None = None
-    topic_id: str | None = None
-    start_year: int | None = None
-    path: str = ""
-    line: int = 0
 
 
 def load_reminder_rules(path: Path, factbase: FactBase) -> tuple[list[ReminderRule], list[Problem]]:

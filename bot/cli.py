@@ -424,7 +424,7 @@ def _reload(url: str, out: TextIO, token: str) -> int:
 def _gaps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from bot.db import Database
     from bot.db.gaps import GapStore
-    from bot.replies import GapsReply
+    from bot.status_replies import GapsReply
 
     database = Database(settings.database_url)
     try:

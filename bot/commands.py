@@ -18,28 +18,24 @@ from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
 from bot.factbase.model import FactBase
 from bot.replies import (
-    AboutReply,
     BriefReply,
     CommandHelp,
     ErrorReply,
-    GapsReply,
     HelpReply,
-    HomeReply,
-    HomeTopic,
     NotAllowedReply,
     NotFoundReply,
-    ReloadOutcome,
-    ReloadReply,
     Reply,
     SearchReply,
     TopicRow,
     TopicsReply,
-    UpcomingReply,
 )
 from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
 from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
+
+if TYPE_CHECKING:
+    from bot.status_replies import AboutReply, HomeReply, ReloadOutcome
 
 if TYPE_CHECKING:
     from bot.gaps import GapGroup, GapLog
@@ -145,6 +141,8 @@ def find_command(word: str) -> Command | None:
 
 def about(knowledge: Knowledge) -> AboutReply:
     """The `about` reply for the fact base being served."""
+    from bot.status_replies import AboutReply
+
     fb = knowledge.factbase
     newest = fb.newest_source_date()
     return AboutReply(
@@ -354,6 +352,8 @@ class CommandHandler:
     def home(self, ctx: RequestContext, *, today: dt.date | None = None) -> HomeReply:
         """The App Home: topics with their first summary sentence, the reminders ahead, the
         fact base's version, as-of date and staleness; for admins, gaps and the worklist size."""
+        from bot.status_replies import HomeReply, HomeTopic
+
         knowledge = self.knowledge.current
         fb = knowledge.factbase
         day = today or self.today()
@@ -443,6 +443,8 @@ def _search(handler: CommandHandler, inv: Invocation) -> Reply:
 
 @command("upcoming", "upcoming [DAYS]", "anniversaries and deadlines ahead", takes="optional")
 def _upcoming(handler: CommandHandler, inv: Invocation) -> Reply:
+    from bot.status_replies import UpcomingReply
+
     arg = inv.rest
     if arg and not (_DAYS_RE.fullmatch(arg) and 1 <= int(arg) <= 366):
         return ErrorReply("Usage: upcoming [DAYS], with DAYS a number from 1 to 366.")
@@ -469,6 +471,8 @@ def _about(handler: CommandHandler, inv: Invocation) -> Reply:
     blocking=True,
 )
 def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
+    from bot.status_replies import GapsReply
+
     return GapsReply(tuple(handler.recent_gaps() or ()), GAPS_DAYS)
 
 
@@ -483,6 +487,8 @@ def _gaps(handler: CommandHandler, inv: Invocation) -> Reply:
     blocking=True,
 )
 def _reload(handler: CommandHandler, inv: Invocation) -> Reply:
+    from bot.status_replies import ReloadReply
+
     assert handler.reload is not None
     return ReloadReply(handler.reload())
 

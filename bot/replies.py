@@ -1,17 +1,15 @@
 """What the command handler answers: one dataclass per kind of reply, each naming its template.
 
-Replies are data; `templates/<template>.<format>.j2` decide how they look.
+Replies are data; `templates/<template>.<format>.j2` decide how they look. Replies about the bot
+rather than a topic (about, upcoming, gaps, reload, the App Home) are in `bot.status_replies`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from bot.brief import Brief, UpcomingItem
-
-if TYPE_CHECKING:
-    from bot.gaps import GapGroup
+from bot.brief import Brief
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +98,6 @@ class SearchReply(Reply):
 
 
 @dataclass(frozen=True)
-class UpcomingReply(Reply):
-    """Reminder occurrences coming up."""
-
-    days: int
-    items: tuple[UpcomingItem, ...]
-    template: ClassVar[str] = "upcoming"
-    kind: ClassVar[str] = "upcoming"
-
-
-@dataclass(frozen=True)
 class ErrorReply(Reply):
     """A short, user-facing message when something went wrong or is not allowed."""
 
@@ -126,74 +114,3 @@ class NotAllowedReply(Reply):
     dms: bool
     template: ClassVar[str] = "not_allowed"
     kind: ClassVar[str] = "not_allowed"
-
-
-@dataclass(frozen=True)
-class AboutReply(Reply):
-    """The fact base being served: version, load time, size and newest source."""
-
-    version: str
-    loaded_at: str
-    facts: int
-    topics: int
-    documents: int
-    newest_source: str
-    template: ClassVar[str] = "about"
-    kind: ClassVar[str] = "about"
-
-
-@dataclass(frozen=True)
-class GapsReply(Reply):
-    """Knowledge gaps grouped by similar wording, most frequent first."""
-
-    groups: tuple[GapGroup, ...]
-    days: int
-    template: ClassVar[str] = "gaps"
-    kind: ClassVar[str] = "gaps"
-
-
-@dataclass(frozen=True)
-class ReloadOutcome:
-    """What a reload did: the version now served, and every problem if it was refused."""
-
-    ok: bool
-    version: str
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReloadReply(Reply):
-    """The outcome of `reload`."""
-
-    outcome: ReloadOutcome
-    template: ClassVar[str] = "reload"
-    kind: ClassVar[str] = "reload"
-
-
-@dataclass(frozen=True, slots=True)
-class HomeTopic:
-    """A topic on the App Home: its title, the first sentence of its summary and its size."""
-
-    id: str
-    title: str
-    summary: str
-    facts: int
-
-
-@dataclass(frozen=True)
-class HomeReply(Reply):
-    """The App Home tab: the topics, what is coming up, and the fact base's version and age;
-    for admins, the top knowledge gaps and the size of the curator's worklist."""
-
-    topics: tuple[HomeTopic, ...]
-    upcoming: tuple[UpcomingItem, ...]
-    version: str
-    as_of: str
-    stale: bool
-    age_days: int | None
-    stale_days: int
-    admin: bool = False
-    gaps: tuple[GapGroup, ...] = ()
-    review_items: int | None = None
-    template: ClassVar[str] = "home"
-    kind: ClassVar[str] = "home"

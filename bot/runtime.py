@@ -31,11 +31,11 @@ from bot.reminders.delivery import ReminderDelivery, make_client
 from bot.reminders.ledger import DeliveryLedger
 from bot.reminders.scheduler import ReminderScheduler
 from bot.render import Renderer
-from bot.replies import ReloadOutcome
 from bot.slack.home import refresh_home
 from bot.slack.messages import MessageBuilder
 from bot.slack.services import SlackServices
 from bot.state import Knowledge, KnowledgeHolder, LoadResult, load_knowledge
+from bot.status_replies import ReloadOutcome
 
 log = logging.getLogger("bot.runtime")
 

@@ -253,6 +253,7 @@ def test_a_brief_from_the_cache_imports_neither_the_loader_nor_yaml_nor_rapidfuz
         "bot.curate.review",
         "bot.editorial",
         "bot.gaps",
+        "bot.status_replies",
         "importlib.resources",
     )
     probe = (

@@ -25,20 +25,16 @@ from bot.db.gaps import GapStore
 from bot.factbase import FactBase, load_factbase
 from bot.render import TEXT, Renderer, reply_as_json
 from bot.replies import (
-    AboutReply,
     BriefReply,
     ErrorReply,
-    GapsReply,
     HelpReply,
     NotFoundReply,
-    ReloadOutcome,
-    ReloadReply,
     Reply,
     SearchReply,
     TopicsReply,
-    UpcomingReply,
 )
 from bot.state import Knowledge, KnowledgeHolder, load_knowledge
+from bot.status_replies import AboutReply, GapsReply, ReloadOutcome, ReloadReply, UpcomingReply
 from tests.conftest import SEEDS, TEMPLATES, cli
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 

@@ -31,8 +31,8 @@ from bot.reminders.occurrences import (
     ordinal,
 )
 from bot.reminders.rules import ReminderRule, RuleKind, WeekendPolicy, load_reminder_rules
-from bot.replies import UpcomingReply
 from bot.state import Knowledge, KnowledgeHolder
+from bot.status_replies import UpcomingReply
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 
 NZ = ZoneInfo("Pacific/Auckland")

@@ -11,22 +11,17 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from bot.access import RequestContext
 from bot.cache import SeedCache
+from bot.cliargs import cli_date
 from bot.commands import CommandHandler, Invocation, find_command, topic_rows
 from bot.config import ConfigError, Settings, redact_database_secrets
 from bot.curate.cli import CURATE_COMMANDS, add_curate_commands, run_curate_command
 from bot.factbase.problems import Problem, iter_problem_lines
 from bot.publish.cli import PUBLISH_COMMANDS, add_publish_commands, run_publish_command
-from bot.reminders.cli import (
-    add_reminder_commands,
-    cli_date,
-    rules_path,
-    run_reminder_command,
-)
 from bot.render import MARKDOWN, TEXT, Renderer, reply_as_json
 from bot.replies import (
     BriefReply,
@@ -46,13 +41,27 @@ assert _search_command is not None
 SEARCH = _search_command
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with one sub-command per task."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per task.
+
+    With `only` (a sub-command's name), just that sub-command is added: what `main` builds when
+    the first argument names one, so running `brief` neither builds nor imports the others.
+    """
     parser = argparse.ArgumentParser(
         prog="briefbot", description="Cited briefs from a curated fact base, in Slack and here."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for names, add in _SUBCOMMANDS:
+        if only is None or only in names:
+            add(sub)
+    return parser
 
+
+SubParsers = Any
+"""argparse's sub-parsers action (its class is private)."""
+
+
+def _add_brief(sub: SubParsers) -> None:
     brief = sub.add_parser("brief", help="a cited brief on a topic or question")
     brief.add_argument("query", nargs="*", help="a topic, alias or question (e.g. nato)")
     brief.add_argument("--full", action="store_true", help="every fact, not only the key ones")
@@ -66,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--today", type=cli_date, help="the day to measure source age from (YYYY-MM-DD)"
     )
 
+
+def _add_lookups(sub: SubParsers) -> None:
     topics = sub.add_parser("topics", help="list the topics")
     topics.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -73,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("words", nargs="+")
     search.add_argument("--format", choices=["text", "json"], default="text")
 
+
+def _add_check(sub: SubParsers) -> None:
     check = sub.add_parser("check", help="verify the fact base and templates; exit 2 on errors")
     check.add_argument(
         "--editorial",
@@ -86,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--today", type=cli_date, help="the day to review against (YYYY-MM-DD; default today)"
     )
+
+
+def _add_running(sub: SubParsers) -> None:
     sub.add_parser("console", help="talk to the bot in the terminal (reads stdin when piped)")
 
     serve = sub.add_parser("serve", help="serve Slack over HTTP (or Socket Mode)")
@@ -93,10 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, help="port, 1 to 65535 (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect by Socket Mode")
 
-    add_reminder_commands(sub)
-    add_curate_commands(sub)
-    add_publish_commands(sub)
 
+def _add_reminders(sub: SubParsers) -> None:
+    from bot.reminders.cli import add_reminder_commands
+
+    add_reminder_commands(sub)
+
+
+def _add_operator(sub: SubParsers) -> None:
     reload = sub.add_parser("reload", help="make a running bot re-read the fact base")
     reload.add_argument(
         "--url", type=_bot_url, help="the bot's address (default: http://127.0.0.1:$PORT)"
@@ -105,7 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     gaps = sub.add_parser("gaps", help="what people asked that the fact base answered badly")
     gaps.add_argument("--since", type=cli_date, help="only since this day (YYYY-MM-DD)")
     gaps.add_argument("--format", choices=["text", "json"], default="text")
-    return parser
+
+
+_SUBCOMMANDS: list[tuple[frozenset[str], Callable[[SubParsers], None]]] = [
+    (frozenset({"brief"}), _add_brief),
+    (frozenset({"topics", "search"}), _add_lookups),
+    (frozenset({"check"}), _add_check),
+    (frozenset({"console", "serve"}), _add_running),
+    (frozenset({"reminders"}), _add_reminders),
+    (CURATE_COMMANDS, add_curate_commands),
+    (PUBLISH_COMMANDS, add_publish_commands),
+    (frozenset({"reload", "gaps"}), _add_operator),
+]
+"""Each group of sub-commands and the function that adds them, in the order help lists them."""
+SUBCOMMAND_NAMES = frozenset().union(*(names for names, _ in _SUBCOMMANDS))
+
+
+def _named(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` names first (its first word), if it is one; else None (help, an
+    option, a typo: the whole parser answers)."""
+    return argv[0] if argv and argv[0] in SUBCOMMAND_NAMES else None
 
 
 def _port(value: str) -> int:
@@ -129,8 +168,9 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit code."""
     out = stdout or sys.stdout
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_named(arguments))
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help(out)
         return EXIT_OK
@@ -237,6 +277,8 @@ def _answer(
     holder = KnowledgeHolder(knowledge)
     renderer = Renderer(settings.templates_dir, cache_dir=settings.cache_dir)
     if args.command == "reminders":
+        from bot.reminders.cli import run_reminder_command
+
         return run_reminder_command(
             args, settings, holder.current, renderer, out, problems=rule_problems
         )
@@ -350,6 +392,7 @@ def _check(settings: Settings, out: TextIO, args: argparse.Namespace) -> int:
     # Verifies for real, never from the cache: the loaders are imported here, not at the top.
     from bot.editorial import editorial_review
     from bot.factbase.loader import load_factbase
+    from bot.reminders.cli import rules_path
     from bot.reminders.rules import load_reminder_rules
 
     report = load_factbase(settings.seeds_dir)

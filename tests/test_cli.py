@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK
+from bot.cli import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, SUBCOMMAND_NAMES, build_parser, main
 from bot.config import Settings
 from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
@@ -509,3 +509,32 @@ def test_the_command_line_imports_no_heavy_stack_until_a_command_needs_it() -> N
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_each_sub_command_parses_alone_as_it_does_in_the_whole_parser() -> None:
+    whole = build_parser()
+    (choices,) = [a.choices for a in whole._actions if a.dest == "command"]
+    assert set(choices) == SUBCOMMAND_NAMES
+    samples = {
+        "brief": ["brief", "nato", "--full", "--today", "2026-11-23"],
+        "reminders": ["reminders", "upcoming", "--days", "10"],
+        "ingest": ["ingest", "page.html"],
+        "gaps": ["gaps", "--format", "json"],
+    }
+    for name in SUBCOMMAND_NAMES:
+        argv = samples.get(name, [name])
+        try:
+            expected = vars(whole.parse_args(argv))
+        except SystemExit:  # needs arguments this sample does not give: compare the refusal
+            with pytest.raises(SystemExit):
+                build_parser(name).parse_args(argv)
+            continue
+        assert vars(build_parser(name).parse_args(argv)) == expected, name
+
+
+def test_a_mistyped_sub_command_gets_the_whole_list(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["brif", "nato"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'brif'" in err and "brief" in err and "reminders" in err

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cliargs import cli_date
 from bot.config import Settings
 from bot.factbase.model import FactBase
 from bot.factbase.problems import Problem
@@ -67,14 +68,6 @@ ReminderCommand = Callable[[argparse.Namespace, ReminderContext], int]
 def rules_path(settings: Settings) -> Path:
     """Where the reminder rules live: `reminders.yaml` in the seeds directory."""
     return Path(settings.seeds_dir) / REMINDERS_FILE
-
-
-def cli_date(value: str) -> dt.date:
-    """An argparse type for YYYY-MM-DD, with a message naming what was wrong."""
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _days(limit: int) -> Callable[[str], int]:

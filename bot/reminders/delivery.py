@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from bot.reminders.channels import (
     not_in_channel_advice,
     reminder_channels,
 )
-from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
+from bot.reminders.ledger import FAILED, LEASE, LOCAL_WINDOW, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
 from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
@@ -74,6 +75,22 @@ DEFAULT_PACING_SECONDS = 1.0
 CLIENT_RETRIES = 2
 """The client's own retries of one call: 429 (honouring Retry-After) for every call; 500/503 and
 connection errors only for reads (`conversations.history`), never for a post."""
+
+MAX_POST_RETRY_AFTER = 10
+"""The longest `Retry-After` (seconds) the client waits out before sending a post again. A 429
+asking for longer fails the attempt (Slack stored nothing) and the occurrence is owed again after
+its back-off: a post must not outlast the margin of the ledger's local window."""
+
+POST_WORST_CASE = dt.timedelta(
+    seconds=(1 + CLIENT_RETRIES) * TIMEOUT_SECONDS + CLIENT_RETRIES * (MAX_POST_RETRY_AFTER + 1)
+)
+"""The longest one `chat.postMessage` can take with the reminders' client (default timeout):
+every attempt timing out, and the longest waits between them (the client adds up to 1 s)."""
+
+FENCE_MARGIN = LEASE - LOCAL_WINDOW - POST_WORST_CASE
+"""How long before another pass could take a claim over that its owner's last post started by
+its local window has reached Slack (38 s): what two processes' clocks may disagree by. See
+`bot.reminders.ledger`."""
 
 POST_ATTEMPTS = 1 + CLIENT_RETRIES
 """Posts of one occurrence within a pass after answers that leave open whether it was stored,
@@ -115,6 +132,38 @@ class _ConnectionErrorsOfReads(_PostsNotRetried, ConnectionErrorRetryHandler):
     """Retries connection errors, except for posts: the post may have been sent and stored."""
 
 
+class _RateLimitsWithinTheFence(RateLimitErrorRetryHandler):
+    """Retries 429s, waiting `Retry-After`; a post only when that wait is at most
+    `MAX_POST_RETRY_AFTER`, so that a post never outlasts `POST_WORST_CASE`."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        return (
+            response is None
+            or not _is_post(request)
+            or _retry_after(response) <= MAX_POST_RETRY_AFTER
+        )
+
+
+def _retry_after(response: HttpResponse) -> int:
+    """The seconds a 429 asks to wait (slack-sdk waits 1 s without the header)."""
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return int(values[0])
+            except ValueError:
+                return 0
+    return 0
+
+
 def retry_handlers() -> list[RetryHandler]:
     """The reminders' retry policy for `bot.slack.clients.make_client`.
 
@@ -124,7 +173,7 @@ def retry_handlers() -> list[RetryHandler]:
     """
     return [
         _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+        _RateLimitsWithinTheFence(max_retry_count=CLIENT_RETRIES),
         _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
     ]
 
@@ -148,6 +197,8 @@ class PassResult:
     """Digests with nothing to list (recorded, not posted)."""
     lost: int = 0
     """Claims whose lease ran out before their post (left to whoever takes them over)."""
+    stopped: bool = False
+    """The pass was asked to stop (`ReminderDelivery.stop`) before it had posted everything."""
     keys_posted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -155,7 +206,7 @@ class PassResult:
         return (
             f"posted {self.posted} (late {self.late}), recovered {self.recovered}, "
             f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}, "
-            f"skipped {self.skipped}"
+            f"skipped {self.skipped}" + (", stopped before the end" if self.stopped else "")
         )
 
 
@@ -205,6 +256,14 @@ class ReminderDelivery:
         self._monotonic = monotonic
         self._last_post: dict[str, float] = {}
         self._on_outcome = on_outcome or (lambda _outcome: None)
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Shutting down: a running pass stops before its next occurrence, records what it
+        posted and returns; later passes do nothing. Safe from a signal handler or another
+        thread. Claims it had not posted stay `sending` and are taken over (after a look in
+        the channel) once their leases run out."""
+        self._stopping.set()
 
     def run_due(self, now: dt.datetime) -> PassResult:
         """Post everything due at `now` that is not yet settled; record the rest."""
@@ -216,7 +275,10 @@ class ReminderDelivery:
             try:
                 return self._run_pass(ledger, now)
             finally:
-                ledger.flush()  # posts not yet recorded (`DeliveryLedger.record_posted_later`)
+                # Posts not yet recorded (`DeliveryLedger.record_posted_later`), also when the
+                # pass ends by an exception or is stopped: a crash alone leaves them to be found
+                # in their channels.
+                ledger.flush()
 
     def _run_pass(self, ledger: DeliveryLedger, now: dt.datetime) -> PassResult:
         result = PassResult()
@@ -245,16 +307,25 @@ class ReminderDelivery:
             else:
                 fresh.append((occ, channel))
         for start in range(0, len(fresh), CLAIM_BATCH):
+            if self._stopping.is_set():
+                result.stopped = True
+                break
             batch = fresh[start : start + CLAIM_BATCH]
             won = ledger.claim_many(
                 [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
             )
             for occ, channel in batch:
+                if self._stopping.is_set():
+                    result.stopped = True
+                    break
                 if occ.key in won:
                     # Overdue: another process (or the ledger before a restore) may have posted it.
                     overdue = now - occ.utc > LATE_AFTER
                     self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
-        for owed in ledger.owed(now):
+        for owed in [] if result.stopped else ledger.owed(now):
+            if self._stopping.is_set():
+                result.stopped = True
+                break
             claimed = ledger.take_over(owed.key, now=now)
             if claimed is None:
                 continue
@@ -268,6 +339,8 @@ class ReminderDelivery:
             self._deliver(ledger, owed_occ, owed.channel, served, now, result, check_history=True)
         if result.posted or result.failed or result.missed or result.retrying or result.skipped:
             log.info("reminder pass", extra={"summary": result.summary()})
+        if result.stopped:
+            log.warning("reminder pass stopped: %s", result.summary())
         return result
 
     def check_channels(self) -> list[str]:
@@ -448,13 +521,16 @@ class ReminderDelivery:
             )
 
     def _pace(self, channel: str, ledger: DeliveryLedger) -> None:
-        """Wait until this channel may take another post, recording earlier posts first."""
+        """Wait until this channel may take another post, recording earlier posts first (in
+        the time the pass would wait anyway)."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
             return
+        if self._monotonic() - last >= self.pacing_seconds:
+            return
+        ledger.flush()
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
-            ledger.flush()
             self._sleep(wait)
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:

@@ -55,7 +55,6 @@ from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.clients import TIMEOUT_SECONDS
 from bot.slack.clients import make_client as slack_client
-from bot.slack.limits import ensure_within_limits
 
 log = logging.getLogger("bot.reminders")
 
@@ -383,8 +382,9 @@ class ReminderDelivery:
                 )
             return
         try:
+            # checked against Slack's limits by `fit_to_limits` (raises if even the short form
+            # breaks one): a second check here would cost as much as a third of the rendering
             payload = occurrence_payload(self.renderer, occ, schedule, factbase, late=late)
-            ensure_within_limits(payload)
         except Exception as exc:
             self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
             return

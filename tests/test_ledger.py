@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -276,3 +277,49 @@ def test_posts_waiting_to_be_recorded_are_flushed_every_record_batch(
     assert a.unrecorded == 1
     a.flush()
     assert set(a.known_keys(keys).values()) == {POSTED}
+
+
+def test_a_write_behind_session_claims_ahead_and_writes_records_in_its_own_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.reminders.ledger.RECORD_BATCH", 2)
+    a = DeliveryLedger(database.engine, owner="a")
+    keys = [f"r:2026-09-10:{n}" for n in range(5)]
+    threads: set[str] = set()
+    event.listen(
+        database.engine,
+        "before_cursor_execute",
+        lambda *_args: threads.add(threading.current_thread().name),
+    )
+    with a.session(write_behind=True):
+        claims = a.claim_ahead([(key, "r", "C1", NOW) for key in keys], now=NOW)
+        assert claims.result() == set(keys)
+        assert a.claim_ahead([(keys[0], "r", "C1", NOW)], now=NOW).result() == set()
+        for n, key in enumerate(keys):
+            a.record_posted_later(key, ts=f"1700.{n}", now=NOW, late=False)
+        a.flush()
+        assert a.unrecorded == 0
+    assert set(a.known_keys(keys).values()) == {POSTED}
+    assert any(name.startswith("reminder-ledger") for name in threads)
+
+
+def test_a_record_batch_that_failed_behind_the_pass_is_raised_by_the_next_flush(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.reminders.ledger.RECORD_BATCH", 2)
+    a = DeliveryLedger(database.engine, owner="a")
+    keys = [f"r:2026-09-10:{n}" for n in range(2)]
+    a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW)
+
+    def records_fail(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.current_thread().name.startswith("reminder-ledger"):
+            raise RuntimeError("the database went away")
+
+    event.listen(database.engine, "before_cursor_execute", records_fail)
+    with a.session(write_behind=True):
+        for n, key in enumerate(keys):
+            a.record_posted_later(key, ts=f"1700.{n}", now=NOW, late=False)
+        with pytest.raises(RuntimeError, match="went away"):
+            a.flush()
+    event.remove(database.engine, "before_cursor_execute", records_fail)
+    assert set(a.known_keys(keys).values()) == {SENDING}  # found in the channel by a take-over

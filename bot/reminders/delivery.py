@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -270,7 +271,7 @@ class ReminderDelivery:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
         ledger = self.ledger.for_pass()
-        with ledger.session():
+        with ledger.session(write_behind=True):
             try:
                 return self._run_pass(ledger, now)
             finally:
@@ -305,22 +306,7 @@ class ReminderDelivery:
                     )
             else:
                 fresh.append((occ, channel))
-        for start in range(0, len(fresh), CLAIM_BATCH):
-            if self._stopping.is_set():
-                result.stopped = True
-                break
-            batch = fresh[start : start + CLAIM_BATCH]
-            won = ledger.claim_many(
-                [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
-            )
-            for occ, channel in batch:
-                if self._stopping.is_set():
-                    result.stopped = True
-                    break
-                if occ.key in won:
-                    # Overdue: another process (or the ledger before a restore) may have posted it.
-                    overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
+        self._post_fresh(ledger, fresh, served, now, result)
         for owed in [] if result.stopped else ledger.owed(now):
             if self._stopping.is_set():
                 result.stopped = True
@@ -341,6 +327,40 @@ class ReminderDelivery:
         if result.stopped:
             log.warning("reminder pass stopped: %s", result.summary())
         return result
+
+    def _post_fresh(
+        self,
+        ledger: DeliveryLedger,
+        fresh: list[tuple[Occurrence, str]],
+        served: ServedRules,
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        """Claim never-seen occurrences `CLAIM_BATCH` at a time and post the ones this pass
+        won. The next batch is claimed (on the ledger's write-behind thread) while this one is
+        posted; its posts wait for its claims."""
+        batches = [fresh[i : i + CLAIM_BATCH] for i in range(0, len(fresh), CLAIM_BATCH)]
+
+        def claim(batch: list[tuple[Occurrence, str]]) -> Future[set[str]]:
+            items = [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch]
+            return ledger.claim_ahead(items, now=now)
+
+        claims = claim(batches[0]) if batches else None
+        for n, batch in enumerate(batches):
+            if self._stopping.is_set():
+                result.stopped = True
+                return
+            assert claims is not None  # asked for before the loop, or in the round before
+            won = claims.result()
+            claims = claim(batches[n + 1]) if n + 1 < len(batches) else None
+            for occ, channel in batch:
+                if self._stopping.is_set():
+                    result.stopped = True
+                    return
+                if occ.key in won:
+                    # Overdue: another process (or the ledger before a restore) may have posted it.
+                    overdue = now - occ.utc > LATE_AFTER
+                    self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
 
     def check_channels(self) -> list[str]:
         """At start-up: log (and return) every reminder channel the bot cannot post into."""

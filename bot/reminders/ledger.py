@@ -24,9 +24,11 @@ One fence covers several posts. A pass asks the database only when its local win
 `hold` renews the leases of all the pass's live claims in one conditional update (the fence:
 only rows this owner still holds, whose lease has not run out, are renewed), and from then on
 answers from memory until `LOCAL_WINDOW` has passed on the wall clock since the reading taken
-*before* that renewal was sent. Posts that succeeded are recorded in batches: with the next
-renewal, before a pacing wait, every `RECORD_BATCH` posts, and at the end of the pass (also when
-it ends by an exception or is stopped). The rule stays "claim before post, record after".
+*before* that renewal (or claim, or take-over) was sent. Posts that succeeded are recorded in
+batches: with the next renewal, before a pacing wait, every `RECORD_BATCH` posts (on the
+session's write-behind thread, which also claims the next batch while this one is posted), and
+at the end of the pass (also when it ends by an exception or is stopped). The rule stays "claim
+before post, record after": a batch's posts wait for its claims to commit.
 
 Why that is still exactly once:
 
@@ -37,15 +39,18 @@ Why that is still exactly once:
   every post has reached Slack by `t0 + LOCAL_WINDOW + POST_WORST_CASE`, and a take-over
   happens no earlier than `t0 + LEASE` by the other pass's clock: the difference (120 - 30 - 52
   = 38 s, `delivery.FENCE_MARGIN`, pinned by a test) is what the two clocks may disagree by, or
-  step by during one lease. NTP keeps them within milliseconds.
-- Renewals (with the records riding in them) are committed durably even on PostgreSQL, where the
-  pass otherwise runs with `synchronous_commit` off: a local window must never outlive a
-  renewal the database lost.
-- A crash loses only the records not yet flushed (at most `RECORD_BATCH`, all from the last
-  moments of the pass). Their rows stay `sending`; once their leases run out, the next pass takes
-  them over and finds each message in its channel (the key in the message metadata, within
-  the last `HISTORY_PAGES` pages of 200 messages, which `RECORD_BATCH` is well inside) before
-  anything is posted again: it records them as posted, it never posts them twice.
+  step by during one lease. NTP keeps them within milliseconds; a clock stepped back by more
+  than that while a pass runs is outside what this design protects against.
+- Claims, take-overs and renewals (with any records riding in them) commit durably; only a
+  transaction of records alone lets PostgreSQL skip the WAL flush (`synchronous_commit` off):
+  a local window must never outlive a lease the database lost.
+- A crash loses only the records not yet written: at most `2 * RECORD_BATCH` (one batch being
+  written, one filling), all from the last moments of the pass. Their rows stay `sending`; once
+  their leases run out, the next pass takes them over and finds each message in its channel
+  (the key in the message metadata, within the last `HISTORY_PAGES` pages of 200 messages, well
+  beyond those 200) before anything is posted again: it records them as posted, it never posts
+  them twice. Claims made ahead and not yet posted are taken over the same way, find nothing in
+  the channel, and are posted once.
 - A paused process (a stopped VM, a long GC, SIGSTOP) that wakes up after its local window has
   closed renews before its next post, and stops if fenced out: its claims may have been taken
   over. A process paused *after* its check and *during* a post (between the check and Slack
@@ -61,8 +66,10 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -112,8 +119,8 @@ post's worst case (`delivery.POST_WORST_CASE`, 52 s) and still leave room for cl
 renewal every 30 s costs nothing measurable; a longer window would buy nothing."""
 
 RECORD_BATCH = 100
-"""Posts recorded per transaction at most: a crash leaves at most this many to be found in
-their channels (well within the look's 1,000 most recent messages)."""
+"""Posts recorded per transaction of records alone: a crash leaves at most twice this many to be
+found in their channels (well within the look's 1,000 most recent messages)."""
 
 
 def instance_id() -> str:
@@ -264,6 +271,10 @@ def _sqlite_record() -> Update:
     )
 
 
+_PG_KNOWN = select(table.c.key, table.c.status).where(
+    table.c.key == func.any(bindparam("each_key", type_=postgresql.ARRAY(String())))
+)
+_NOT_DURABLE = text("SET LOCAL synchronous_commit TO OFF")
 _PG_CLAIM = _pg_claim()
 _PG_RECORD = _pg_record()
 _SQLITE_RECORD = _sqlite_record()
@@ -294,28 +305,38 @@ class DeliveryLedger:
         reading taken before the statement that set its lease: its local window's start."""
         self._unrecorded: list[PostedRecord] = []
         self._connection: Connection | None = None
+        self._lock = threading.Lock()
+        """Taken by each transaction on the session's connection: the pass's thread and the
+        session's write-behind thread use it in turns."""
+        self._worker: ThreadPoolExecutor | None = None
+        self._writing: tuple[Future[None], int] | None = None
+        """The batch of records being written by the write-behind thread, and its size: one at
+        a time, so that at most `2 * RECORD_BATCH` posts are ever waiting to be recorded."""
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, *, write_behind: bool = False) -> Iterator[None]:
         """Run this ledger's statements on one connection until the block ends (one pass).
 
-        Saves a connection check-out (and its liveness ping) per statement. On PostgreSQL the
-        session does not wait for the WAL flush at commit (`synchronous_commit` off) except
-        in the transactions that must never be lost (claims, take-overs, failures), which
-        turn it back on; the connection is then closed rather than returned to the pool, so
-        the setting never reaches other users of the engine.
+        Saves a connection check-out (and its liveness ping) per statement. With
+        `write_behind`, a thread of the session's own runs what need not hold up the pass:
+        claims asked for ahead (`claim_ahead`) and batches of records (`record_posted_later`),
+        so their round trips overlap the pass's posts. Statements from both threads take
+        turns on the one connection. The block ends once that thread has finished its work.
         """
         with self.engine.connect() as connection:
-            if self._dialect == "postgresql":
-                with connection.begin():
-                    connection.execute(text("SET synchronous_commit TO OFF"))
             self._connection = connection
+            self._worker = (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="reminder-ledger")
+                if write_behind
+                else None
+            )
             try:
                 yield
             finally:
+                if self._worker is not None:
+                    self._worker.shutdown(wait=True)
+                    self._worker = None
                 self._connection = None
-                if self._dialect == "postgresql":
-                    connection.invalidate()
 
     @contextlib.contextmanager
     def _transaction(self, *, durable: bool = True) -> Iterator[Connection]:
@@ -328,12 +349,12 @@ class DeliveryLedger:
         if self._connection is None:
             with self.engine.begin() as connection:
                 if not durable and self._dialect == "postgresql":
-                    connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                    connection.execute(_NOT_DURABLE)
                 yield connection
             return
-        with self._connection.begin():
-            if durable and self._dialect == "postgresql":
-                self._connection.execute(text("SET LOCAL synchronous_commit TO ON"))
+        with self._lock, self._connection.begin():
+            if not durable and self._dialect == "postgresql":
+                self._connection.execute(_NOT_DURABLE)
             yield self._connection
 
     @contextlib.contextmanager
@@ -343,7 +364,7 @@ class DeliveryLedger:
             with self.engine.connect() as connection:
                 yield connection
             return
-        with self._connection.begin():
+        with self._lock, self._connection.begin():
             yield self._connection
 
     def for_pass(self) -> Self:
@@ -446,6 +467,21 @@ class DeliveryLedger:
         self._held.update(dict.fromkeys(won, start))
         return won
 
+    def claim_ahead(
+        self, items: list[tuple[str, str, str, dt.datetime]], *, now: dt.datetime
+    ) -> Future[set[str]]:
+        """`claim_many` on the session's write-behind thread (at once without one): the pass
+        asks for the next batch's claims before posting this one's, and waits for the answer
+        only when it gets there. Nothing of that batch is posted before its claims commit."""
+        if self._worker is not None:
+            return self._worker.submit(self.claim_many, items, now=now)
+        done: Future[set[str]] = Future()
+        try:
+            done.set_result(self.claim_many(items, now=now))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
     def record_missed(
         self, *, key: str, rule_id: str, channel: str, due_at: dt.datetime, now: dt.datetime
     ) -> bool:
@@ -533,8 +569,9 @@ class DeliveryLedger:
 
     def record_posted_later(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
         """The post succeeded: keep Slack's ts in a later transaction: the next renewal, a
-        `flush` (before a pacing wait, at the end of the pass), or this call once
-        `RECORD_BATCH` posts are waiting.
+        `flush` (before a pacing wait, at the end of the pass), or, once `RECORD_BATCH` posts
+        are waiting, one of their own (on the write-behind thread if the session has one,
+        after the batch before it is written).
 
         This saves a transaction per post. A crash before that transaction leaves the rows
         `sending`, as a crash between a post and its own record always could: once their
@@ -543,20 +580,39 @@ class DeliveryLedger:
         """
         self._held.pop(key, None)
         self._unrecorded.append(PostedRecord(key, ts, now, late))
-        if len(self._unrecorded) >= RECORD_BATCH:
+        if len(self._unrecorded) < RECORD_BATCH:
+            return
+        if self._worker is None:
             self.flush()
+            return
+        self._wait_for_writing()
+        batch, self._unrecorded = self._unrecorded, []
+        self._writing = (self._worker.submit(self._write, batch), len(batch))
+
+    def _wait_for_writing(self) -> None:
+        """Wait for the batch on the write-behind thread; raise what writing it raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing[0].result()
 
     def flush(self) -> None:
-        """Record the posts waiting to be recorded, in one transaction."""
+        """Record the posts waiting to be recorded, in one transaction, once the batches handed
+        to the write-behind thread are written; raises what writing one of those raised."""
+        self._wait_for_writing()
         if self._unrecorded:
-            with self._transaction(durable=False) as connection:
-                self._record(connection, self._unrecorded)
-            self._unrecorded.clear()
+            self._write(self._unrecorded)
+            self._unrecorded = []
+
+    def _write(self, records: list[PostedRecord]) -> None:
+        """Record `records` in a transaction of their own."""
+        with self._transaction(durable=False) as connection:
+            self._record(connection, records)
 
     @property
     def unrecorded(self) -> int:
-        """How many successful posts are waiting to be recorded."""
-        return len(self._unrecorded)
+        """How many successful posts are waiting to be recorded (or being written)."""
+        writing = self._writing
+        return len(self._unrecorded) + (writing[1] if writing and not writing[0].done() else 0)
 
     def _record(self, connection: Connection, records: list[PostedRecord]) -> None:
         """Mark `records` posted, in the caller's transaction."""
@@ -633,6 +689,9 @@ class DeliveryLedger:
         """The status of each of `keys` that has a row."""
         found: dict[str, str] = {}
         with self._reading() as connection:
+            if self._dialect == "postgresql":  # one array parameter, not 500 scalar ones
+                rows = connection.execute(_PG_KNOWN, {"each_key": keys})
+                return {row.key: row.status for row in rows}
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 for row in connection.execute(

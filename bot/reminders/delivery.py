@@ -12,6 +12,11 @@ store), asks the ledger which are settled, and for the rest:
   died): taken over atomically, then the channel is searched for a message carrying the key
   before anything is posted again, so a post whose answer was lost is recorded, not repeated.
 
+Before each post the ledger's `hold` says whether the pass still holds the claim: from memory
+within a local window after its last fence, by a new fence (one conditional update renewing all
+its claims) after it. Posts are recorded in batches. Why that stays exactly once is argued in
+`bot.reminders.ledger`; `FENCE_MARGIN` below is the margin it relies on.
+
 A post is never retried blindly: an answer that leaves open whether Slack stored the message (HTTP
 5xx, a dropped connection, a timeout) is followed by the same look in the channel before the next
 attempt. Answers that say nothing was stored (429 after the client's waits, `ok: false`) are
@@ -99,8 +104,9 @@ each after a look in the channel."""
 HISTORY_PAGES = 5
 
 CLAIM_BATCH = 50
-"""Occurrences claimed per statement. The pass renews the leases of the whole batch before each
-post, so a batch waiting on one channel's pacing stays claimed however long it takes."""
+"""Occurrences claimed per statement; the next batch is claimed while this one is posted. Every
+fence renews all the pass's live claims, so a batch waiting on one channel's pacing stays
+claimed however long it takes."""
 
 
 def _is_post(request: HttpRequest) -> bool:

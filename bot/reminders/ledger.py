@@ -309,9 +309,9 @@ class DeliveryLedger:
         """Taken by each transaction on the session's connection: the pass's thread and the
         session's write-behind thread use it in turns."""
         self._worker: ThreadPoolExecutor | None = None
-        self._writing: tuple[Future[None], int] | None = None
-        """The batch of records being written by the write-behind thread, and its size: one at
-        a time, so that at most `2 * RECORD_BATCH` posts are ever waiting to be recorded."""
+        self._writing: Future[None] | None = None
+        """The batch of records being written by the write-behind thread: one at a time, so
+        that at most `2 * RECORD_BATCH` posts are ever waiting to be recorded."""
 
     @contextlib.contextmanager
     def session(self, *, write_behind: bool = False) -> Iterator[None]:
@@ -587,17 +587,17 @@ class DeliveryLedger:
             return
         self._wait_for_writing()
         batch, self._unrecorded = self._unrecorded, []
-        self._writing = (self._worker.submit(self._write, batch), len(batch))
+        self._writing = self._worker.submit(self._write, batch)
 
     def _wait_for_writing(self) -> None:
         """Wait for the batch on the write-behind thread; raise what writing it raised."""
         writing, self._writing = self._writing, None
         if writing is not None:
-            writing[0].result()
+            writing.result()
 
     def flush(self) -> None:
-        """Record the posts waiting to be recorded, in one transaction, once the batches handed
-        to the write-behind thread are written; raises what writing one of those raised."""
+        """Record the posts waiting to be recorded, in one transaction, once the batch handed to
+        the write-behind thread is written; raises what writing that batch raised."""
         self._wait_for_writing()
         if self._unrecorded:
             self._write(self._unrecorded)
@@ -607,12 +607,6 @@ class DeliveryLedger:
         """Record `records` in a transaction of their own."""
         with self._transaction(durable=False) as connection:
             self._record(connection, records)
-
-    @property
-    def unrecorded(self) -> int:
-        """How many successful posts are waiting to be recorded (or being written)."""
-        writing = self._writing
-        return len(self._unrecorded) + (writing[1] if writing and not writing[0].done() else 0)
 
     def _record(self, connection: Connection, records: list[PostedRecord]) -> None:
         """Mark `records` posted, in the caller's transaction."""

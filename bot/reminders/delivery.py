@@ -359,14 +359,36 @@ class ReminderDelivery:
             assert claims is not None  # asked for before the loop, or in the round before
             won = claims.result()
             claims = claim(batches[n + 1]) if n + 1 < len(batches) else None
-            for occ, channel in batch:
+            mine = [(occ, channel) for occ, channel in batch if occ.key in won]
+            # Rendered together before the batch's posts, not one between two posts: the same
+            # work costs less when the interpreter does one thing at a time. Digests are left
+            # to `_deliver`, which first asks whether they have anything to list.
+            prepared = [
+                None
+                if occ.kind == DIGEST
+                else self._payload(occ, served, late=self._late(occ, now))
+                for occ, _channel in mine
+            ]
+            for (occ, channel), payload in zip(mine, prepared, strict=True):
                 if self._stopping.is_set():
                     result.stopped = True
                     return
-                if occ.key in won:
-                    # Overdue: another process (or the ledger before a restore) may have posted it.
-                    overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
+                self._deliver(
+                    ledger,
+                    occ,
+                    channel,
+                    served,
+                    now,
+                    result,
+                    check_history=self._late(occ, now),
+                    prepared=payload,
+                )
+
+    @staticmethod
+    def _late(occ: Occurrence, now: dt.datetime) -> bool:
+        """Posted at `now`, `occ` is late (and a fresh claim of it is checked against the
+        channel first: another process, or the ledger before a restore, may have posted it)."""
+        return now - occ.utc > LATE_AFTER
 
     def check_channels(self) -> list[str]:
         """At start-up: log (and return) every reminder channel the bot cannot post into."""
@@ -391,8 +413,11 @@ class ReminderDelivery:
         result: PassResult,
         *,
         check_history: bool,
+        prepared: dict[str, Any] | Exception | None = None,
     ) -> None:
-        late = now - occ.utc > LATE_AFTER
+        """Post `occ` once (or settle it otherwise); `prepared` is its payload (or the error
+        building it raised) when rendered ahead of time, None to render it here."""
+        late = self._late(occ, now)
         factbase, schedule = served.factbase, served.schedule
         if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
             return
@@ -407,12 +432,9 @@ class ReminderDelivery:
                     extra={"key": occ.key, "channel": channel, "outcome": SKIPPED},
                 )
             return
-        try:
-            # checked against Slack's limits by `fit_to_limits` (raises if even the short form
-            # breaks one): a second check here would cost as much as a third of the rendering
-            payload = occurrence_payload(self.renderer, occ, schedule, factbase, late=late)
-        except Exception as exc:
-            self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
+        payload = self._payload(occ, served, late=late) if prepared is None else prepared
+        if isinstance(payload, Exception):
+            self._failed(ledger, occ, f"could not build the message: {payload}", now, result)
             return
         error = ""
         for _attempt in range(POST_ATTEMPTS):
@@ -455,6 +477,21 @@ class ReminderDelivery:
             if self._settled_by_history(ledger, occ, channel, now, late, result):
                 return
         self._failed(ledger, occ, error, now, result)
+
+    def _payload(
+        self, occ: Occurrence, served: ServedRules, *, late: bool
+    ) -> dict[str, Any] | Exception:
+        """The chat.postMessage payload of `occ`, or the error building it raised.
+
+        Checked against Slack's limits by `fit_to_limits` (which raises if even its short form
+        breaks one): a second check here would cost a third as much as the rendering.
+        """
+        try:
+            return occurrence_payload(
+                self.renderer, occ, served.schedule, served.factbase, late=late
+            )
+        except Exception as exc:
+            return exc
 
     def _settled_by_history(
         self,

@@ -358,7 +358,6 @@ class ReminderDelivery:
                 return
             assert claims is not None  # asked for before the loop, or in the round before
             won = claims.result()
-            claims = claim(batches[n + 1]) if n + 1 < len(batches) else None
             mine = [(occ, channel) for occ, channel in batch if occ.key in won]
             # Rendered together before the batch's posts, not one between two posts: the same
             # work costs less when the interpreter does one thing at a time. Digests are left
@@ -369,6 +368,11 @@ class ReminderDelivery:
                 else self._payload(occ, served, late=self._late(occ, now))
                 for occ, _channel in mine
             ]
+            # Only now, so that claiming the next batch and recording the last one's posts
+            # happen during this batch's posts (which mostly wait on Slack) rather than compete
+            # with the rendering for the interpreter.
+            claims = claim(batches[n + 1]) if n + 1 < len(batches) else None
+            ledger.write_behind()
             for (occ, channel), payload in zip(mine, prepared, strict=True):
                 if self._stopping.is_set():
                     result.stopped = True

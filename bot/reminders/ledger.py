@@ -580,14 +580,20 @@ class DeliveryLedger:
         """
         self._held.pop(key, None)
         self._unrecorded.append(PostedRecord(key, ts, now, late))
-        if len(self._unrecorded) < RECORD_BATCH:
-            return
+        if len(self._unrecorded) >= RECORD_BATCH:
+            self.write_behind()
+
+    def write_behind(self) -> None:
+        """Hand the posts waiting to be recorded to the write-behind thread, once the batch
+        before them is written (without that thread: write them now). The pass calls it when
+        the writing will overlap its posts rather than its own work."""
         if self._worker is None:
             self.flush()
             return
         self._wait_for_writing()
-        batch, self._unrecorded = self._unrecorded, []
-        self._writing = self._worker.submit(self._write, batch)
+        if self._unrecorded:
+            batch, self._unrecorded = self._unrecorded, []
+            self._writing = self._worker.submit(self._write, batch)
 
     def _wait_for_writing(self) -> None:
         """Wait for the batch on the write-behind thread; raise what writing it raised."""

@@ -133,10 +133,9 @@ class TimedLedger(DeliveryLedger):
         if name.startswith("_") or not callable(attribute) or name == "seconds":
             return attribute
 
-        if threading.current_thread() is not threading.main_thread():
-            return attribute
-
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                return attribute(*args, **kwargs)  # the write-behind thread's: overlaps posts
             began = time.perf_counter()
             try:
                 return attribute(*args, **kwargs)

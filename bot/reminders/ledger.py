@@ -25,9 +25,10 @@ One fence covers several posts. A pass asks the database only when its local win
 only rows this owner still holds, whose lease has not run out, are renewed), and from then on
 answers from memory until `LOCAL_WINDOW` has passed on the wall clock since the reading taken
 *before* that renewal (or claim, or take-over) was sent. Posts that succeeded are recorded in
-batches: with the next renewal, before a pacing wait, every `RECORD_BATCH` posts (on the
-session's write-behind thread, which also claims the next batch while this one is posted), and
-at the end of the pass (also when it ends by an exception or is stopped). The rule stays "claim
+batches: with the next renewal, before a pacing wait, when the pass hands them over
+(`write_behind`, at each claim batch) or `RECORD_BATCH` of them wait, on the session's
+write-behind thread (which also claims the next batch while this one is posted), and at the end
+of the pass (also when it ends by an exception or is stopped). The rule stays "claim
 before post, record after": a batch's posts wait for its claims to commit.
 
 Why that is still exactly once:

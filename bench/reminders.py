@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -121,7 +122,9 @@ class TimedClient:
 
 
 class TimedLedger(DeliveryLedger):
-    """The real ledger, with the time spent in it measured."""
+    """The real ledger, with the time the pass's own thread spends in it measured (claims
+    asked for ahead and batches of records run on the ledger's write-behind thread, overlapping
+    the posts: that time is not counted, the waits for it are counted as neither)."""
 
     seconds = 0.0
 
@@ -131,6 +134,8 @@ class TimedLedger(DeliveryLedger):
             return attribute
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                return attribute(*args, **kwargs)  # the write-behind thread's: overlaps posts
             began = time.perf_counter()
             try:
                 return attribute(*args, **kwargs)
@@ -208,7 +213,7 @@ def bench_pass(label: str, url: str, count: int) -> float:
         f"  run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
         f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
         f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
-        f"rules + rendering {other:.2f} s ({other / elapsed:.0%})"
+        f"rules, rendering, waits {other:.2f} s ({other / elapsed:.0%})"
     )
     return count / elapsed
 

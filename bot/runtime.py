@@ -255,6 +255,8 @@ class Runtime:
         self._stop_watching.set()
         if self.follower is not None:
             self.follower.stop()
+        if self.delivery is not None:
+            self.delivery.stop()  # a running pass records what it posted and returns
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.gaps.close()

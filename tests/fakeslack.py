@@ -139,6 +139,7 @@ class FakeSlack:
         self._lost_answers: dict[str, deque[_LostAnswer]] = {}
         self._not_member: set[str] = set()
         self._held: dict[str, threading.Event] = {}
+        self._held_after: dict[str, int] = {}
         self._answered: dict[str, int] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
         self._ts_counter = 0
@@ -325,16 +326,21 @@ class FakeSlack:
         with self._cond:
             self._lost_answers.setdefault(method, deque()).append(_LostAnswer(status, times))
 
-    def hold(self, method: str) -> None:
+    def hold(self, method: str, *, after: int = 0) -> None:
         """Handle calls of `method` at once (a message is stored) but keep their answers until
-        `release(method)`; at most `HOLD_LIMIT` seconds, so a test that fails cannot hang."""
+        `release(method)`; at most `HOLD_LIMIT` seconds, so a test that fails cannot hang.
+
+        `after` calls from now are answered at once first (a pass posts that many, then hangs).
+        """
         with self._cond:
             self._held[method] = threading.Event()
+            self._held_after[method] = after
 
     def release(self, method: str) -> None:
         """Send the answers `hold` kept, and answer later calls of `method` at once."""
         with self._cond:
             gate = self._held.pop(method, None)
+            self._held_after.pop(method, None)
         if gate is not None:
             gate.set()
 
@@ -357,6 +363,7 @@ class FakeSlack:
         for gate in self._held.values():
             gate.set()
         self._held.clear()
+        self._held_after.clear()
         self._failures.clear()
         self._always.clear()
         self._delays.clear()
@@ -407,6 +414,9 @@ class FakeSlack:
             )
             self._cond.notify_all()
             gate = self._held.get(method)
+            if gate is not None and self._held_after.get(method, 0) > 0:
+                self._held_after[method] -= 1
+                gate = None
         return answer, delay, method, gate
 
     def _answer_locked(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +14,19 @@ from sqlalchemy import event
 
 from bot.db import Database
 from bot.factbase import FactBase, load_factbase
-from bot.reminders.delivery import LATE_AFTER, ReminderDelivery, make_client
+from bot.reminders.delivery import (
+    CLIENT_RETRIES,
+    FENCE_MARGIN,
+    LATE_AFTER,
+    MAX_POST_RETRY_AFTER,
+    POST_WORST_CASE,
+    ReminderDelivery,
+    make_client,
+)
 from bot.reminders.ledger import (
     FAILED,
     LEASE,
+    LOCAL_WINDOW,
     MAX_ATTEMPTS,
     MISSED,
     POSTED,
@@ -28,6 +38,7 @@ from bot.reminders.ledger import (
 from bot.reminders.occurrences import ReminderSchedule
 from bot.reminders.rules import load_reminder_rules
 from bot.render import Renderer
+from bot.slack.clients import TIMEOUT_SECONDS
 from tests.conftest import TEMPLATES
 from tests.fakeslack import FakeSlack
 from tests.seedkit import make_seeds
@@ -458,21 +469,22 @@ def test_posting_where_the_bot_is_not_a_member_records_a_clear_reason(
     assert f"invite @briefbot to {CHANNEL}" in row.error
 
 
-def test_a_pass_commits_one_transaction_per_post_each_post_recorded_with_the_next_fence(
-    tmp_path: Path, fake_slack: FakeSlack
+@pytest.mark.parametrize("posts", [6, 40])
+def test_a_pass_commits_the_same_few_transactions_however_many_it_posts_within_one_window(
+    tmp_path: Path, fake_slack: FakeSlack, posts: int
 ) -> None:
-    rig = Rig(tmp_path, fake_slack, deadline_rules(6))
+    rig = Rig(tmp_path, fake_slack, deadline_rules(posts))
     commits: list[int] = []
     event.listen(rig.database.engine, "commit", lambda _conn: commits.append(1))
     result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
     pass_commits = len(commits)
-    assert result.posted == 6
+    assert result.posted == posts
     assert {r.key: r.status for r in rig.ledger.log()} == {
-        f"d{i:03d}:2026-09-10:0": POSTED for i in range(6)
+        f"d{i:03d}:2026-09-10:0": POSTED for i in range(posts)
     }
-    # first start, known keys, one claim batch, one fencing check per post (recording the post
-    # before it), what is owed, and the last post's record
-    assert pass_commits == 1 + 1 + 1 + 6 + 1 + 1
+    # first start, known keys, one claim batch, what is owed, and the records at the end: the
+    # claims' own leases cover every post (the wall clock does not move), so no fence is asked
+    assert pass_commits == 1 + 1 + 1 + 1 + 1
     rig.database.dispose()
 
 
@@ -493,3 +505,138 @@ def test_posts_are_recorded_before_the_pass_waits_on_a_channels_pacing(
         [POSTED, POSTED, SENDING],
     ]
     rig.database.dispose()
+
+
+class AfterEachPost:
+    """The rig's Slack client, calling `then(n)` after its n-th successful post (from 1)."""
+
+    def __init__(self, client: Any, then: Callable[[int], None]) -> None:
+        self.client = client
+        self.then = then
+        self.posts = 0
+
+    def chat_postMessage(self, **kwargs: Any) -> Any:
+        response = self.client.chat_postMessage(**kwargs)
+        self.posts += 1
+        self.then(self.posts)
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def statuses(rig: Rig) -> dict[str, str]:
+    """What the database says now (read on a connection of its own, not the pass's)."""
+    return {r.key: r.status for r in rig.ledger.log()}
+
+
+def test_a_pass_whose_local_window_closes_renews_before_its_next_post_recording_the_last(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(3))
+    renewals: list[str] = []
+    event.listen(
+        rig.database.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_a: (
+            renewals.append(sql)
+            if sql.lstrip().upper().startswith("UPDATE") and "lease_until" in sql
+            else None
+        ),
+    )
+    seen: list[dict[str, str]] = []
+
+    def window_closes(_n: int) -> None:
+        seen.append(statuses(rig))
+        rig.wall.now += LOCAL_WINDOW  # each post takes a whole window
+
+    rig.delivery.client = AfterEachPost(rig.delivery.client, window_closes)  # type: ignore[assignment]
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.posted == 3 and result.lost == 0
+    assert len(renewals) == 2  # before the second and the third post
+    # each post was recorded by the fence before the next one
+    assert [sorted(s.values()) for s in seen] == [
+        [SENDING] * 3,
+        [POSTED, SENDING, SENDING],
+        [POSTED, POSTED, SENDING],
+    ]
+    assert set(statuses(rig).values()) == {POSTED}
+    rig.database.dispose()
+
+
+def test_a_pass_fenced_out_after_its_window_closed_posts_nothing_more(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(3))
+    other = DeliveryLedger(rig.database.engine, owner="other", clock=rig.wall)
+    now = DUE + dt.timedelta(minutes=1)
+
+    def paused_past_its_lease(n: int) -> None:
+        if n == 1:
+            rig.wall.now += LEASE + dt.timedelta(seconds=1)
+            for key in ("d001:2026-09-10:0", "d002:2026-09-10:0"):
+                assert other.take_over(key, now=now) is not None
+
+    rig.delivery.client = AfterEachPost(rig.delivery.client, paused_past_its_lease)  # type: ignore[assignment]
+    result = rig.delivery.run_due(now)
+    assert result.posted == 1 and result.lost == 2
+    assert keys_posted(fake_slack) == ["d000:2026-09-10:0"]
+    rows = {r.key: (r.status, r.claimed_by) for r in rig.ledger.log()}
+    assert rows == {
+        "d000:2026-09-10:0": (POSTED, rows["d000:2026-09-10:0"][1]),
+        "d001:2026-09-10:0": (SENDING, "other"),
+        "d002:2026-09-10:0": (SENDING, "other"),
+    }
+    rig.database.dispose()
+
+
+def test_posts_are_recorded_when_the_pass_ends_by_an_exception(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(4))
+
+    def fails_after_the_second(n: int) -> None:
+        if n == 2:
+            raise RuntimeError("the pass breaks")
+
+    rig.delivery.client = AfterEachPost(rig.delivery.client, fails_after_the_second)  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="the pass breaks"):
+        rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert sorted(statuses(rig).values()) == [POSTED, SENDING, SENDING, SENDING]
+    assert statuses(rig)[keys_posted(fake_slack)[0]] == POSTED
+    rig.database.dispose()
+
+
+def test_a_stopped_pass_records_what_it_posted_and_posts_no_more(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(4))
+    rig.delivery.client = AfterEachPost(  # type: ignore[assignment]
+        rig.delivery.client, lambda n: rig.delivery.stop() if n == 2 else None
+    )
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.stopped and result.posted == 2 and "stopped" in result.summary()
+    assert len(fake_slack.posts()) == 2
+    assert sorted(statuses(rig).values()) == [POSTED, POSTED, SENDING, SENDING]
+    assert rig.delivery.run_due(DUE + dt.timedelta(minutes=2)).posted == 0  # stays stopped
+    rig.database.dispose()
+
+
+def test_a_post_rate_limited_for_longer_than_the_fence_allows_is_not_waited_out(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    rig = Rig(tmp_path, fake_slack, deadline_rules(1))
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=MAX_POST_RETRY_AFTER + 50)
+    result = rig.delivery.run_due(DUE + dt.timedelta(minutes=1))
+    assert result.retrying == 1 and result.posted == 0
+    assert [c.status for c in fake_slack.posts()] == [429]  # no second send after 60 s
+    rig.database.dispose()
+
+
+def test_the_fence_margin_leaves_half_a_minute_for_clock_skew() -> None:
+    # A post started at the last moment of a local window, with every timeout and every
+    # Retry-After wait the client allows, still reaches Slack this long before another pass's
+    # clock could call the lease expired: what the two clocks may disagree by.
+    assert dt.timedelta(seconds=30) <= FENCE_MARGIN
+    assert FENCE_MARGIN == LEASE - LOCAL_WINDOW - POST_WORST_CASE
+    assert dt.timedelta(seconds=(1 + CLIENT_RETRIES) * TIMEOUT_SECONDS) < POST_WORST_CASE

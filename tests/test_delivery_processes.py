@@ -100,6 +100,57 @@ def test_killed_between_claim_and_post_then_restarted_posts_once(
     assert set(statuses(url).values()) == {"posted"}
 
 
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_killed_with_several_posts_unrecorded_then_restarted_posts_nothing_twice(
+    tmp_path: Path, fake_slack: FakeSlack, request: pytest.FixtureRequest, database: str
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'bot.db'}"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    env = env_for(tmp_path, fake_slack, url, deadline_rules(5))
+    # Three posts are answered (and wait in memory to be recorded); the fourth is stored by
+    # Slack but its answer never comes: the pass is killed there.
+    fake_slack.hold("chat.postMessage", after=3)
+    now = DUE + dt.timedelta(minutes=1)
+    process = run_due(env, now)
+    fake_slack.wait_for("chat.postMessage", count=4, timeout=30)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    fake_slack.clear_failures()
+    assert len(posted_keys(fake_slack)) == 4
+    assert set(statuses(url).values()) == {"sending"}  # none of the four was recorded
+    expire_leases(url)
+    restart = run_due(env, now + dt.timedelta(minutes=6))
+    output, _ = restart.communicate(timeout=60)
+    assert restart.returncode == 0 and "posted 1 (late 0), recovered 4" in output, output
+    keys = posted_keys(fake_slack)
+    assert sorted(keys) == [f"d{i:03d}:2026-09-10:0" for i in range(5)]
+    assert len(fake_slack.calls("chat.postMessage")) == 5
+    assert set(statuses(url).values()) == {"posted"}
+
+
+def test_sigterm_mid_pass_records_what_was_posted_and_stops(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    env = env_for(tmp_path, fake_slack, url, deadline_rules(6))
+    fake_slack.hold("chat.postMessage", after=3)
+    process = run_due(env, DUE + dt.timedelta(minutes=1))
+    fake_slack.wait_for("chat.postMessage", count=4, timeout=30)
+    process.send_signal(signal.SIGTERM)  # while the fourth post waits for its answer
+    fake_slack.release("chat.postMessage")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and "posted 4" in output and "stopped" in output, output
+    assert len(posted_keys(fake_slack)) == 4 == len(fake_slack.calls("chat.postMessage"))
+    recorded = statuses(url)
+    assert sorted(recorded.values()) == ["posted"] * 4 + ["sending"] * 2
+    assert {k for k, v in recorded.items() if v == "posted"} == set(posted_keys(fake_slack))
+
+
 def test_killed_between_post_and_record_then_restarted_does_not_post_again(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:

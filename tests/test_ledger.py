@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from bot.db import Database
 from bot.reminders.ledger import (
     FAILED,
     LEASE,
+    LOCAL_WINDOW,
     MAX_ATTEMPTS,
     MISSED,
     POSTED,
@@ -184,3 +187,136 @@ def test_missed_is_recorded_once_and_listed_in_the_log(database: Database) -> No
     }
     assert [r.key for r in ledger.log()] == ["r:2026-09-10:0", "old:2026-09-01:0"]
     assert [r.key for r in ledger.log(since=NOW - dt.timedelta(days=1))] == ["r:2026-09-10:0"]
+
+
+def renewals(database: Database) -> list[str]:
+    """Every lease renewal (the fence) sent to `database` from now on, as SQL."""
+    sent: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE") and "lease_until" in statement:
+            sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    return sent
+
+
+def test_within_its_local_window_a_pass_holds_its_claims_without_asking_the_database(
+    database: Database,
+) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    keys = [f"r:2026-09-10:{n}" for n in range(3)]
+    assert a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW) == set(keys)
+    sent = renewals(database)
+    wall.now += LOCAL_WINDOW - dt.timedelta(seconds=1)
+    assert all(a.hold(key) for key in keys)
+    assert sent == []
+    wall.now += dt.timedelta(seconds=1)  # the window has closed: the next check is a fence
+    assert a.hold(keys[0]) is True
+    assert len(sent) == 1
+    assert a.hold(keys[1]) is True and a.hold(keys[2]) is True  # one fence renewed them all
+    assert len(sent) == 1
+    row = a.get(keys[2])
+    assert row is not None and row.lease_until == wall.now + LEASE
+
+
+def test_the_local_window_runs_from_the_clock_read_before_the_renewal_was_sent(
+    database: Database,
+) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    claim(a)
+    wall.now += LOCAL_WINDOW
+    read_before = wall.now
+    slow = dt.timedelta(seconds=20)
+
+    def slow_round_trip(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            wall.now += slow  # the renewal takes 20 s to reach the database
+
+    event.listen(database.engine, "before_cursor_execute", slow_round_trip)
+    assert a.hold("r:2026-09-10:0") is True
+    event.remove(database.engine, "before_cursor_execute", slow_round_trip)
+    row = a.get("r:2026-09-10:0")
+    assert row is not None and row.lease_until == read_before + LEASE
+    sent = renewals(database)
+    wall.now = read_before + LOCAL_WINDOW  # only LOCAL_WINDOW - 20 s after the answer
+    assert a.hold("r:2026-09-10:0") is True
+    assert len(sent) == 1
+
+
+def test_a_pass_whose_window_closed_after_its_claims_were_taken_over_is_fenced_out(
+    database: Database,
+) -> None:
+    wall = WallClock()
+    a = DeliveryLedger(database.engine, owner="a", clock=wall)
+    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    keys = [f"r:2026-09-10:{n}" for n in range(2)]
+    a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW)
+    assert a.hold(keys[0]) is True
+    a.record_posted_later(keys[0], ts="1700.1", now=NOW, late=False)
+    wall.now += LEASE + dt.timedelta(seconds=1)  # a was paused for longer than its lease
+    assert b.take_over(keys[1], now=NOW) is not None
+    assert a.hold(keys[1]) is False  # the post waiting to be recorded rode in that fence
+    row = a.get(keys[0])
+    assert row is not None and (row.status, row.ts) == (POSTED, "1700.1")
+
+
+def test_posts_waiting_to_be_recorded_are_flushed_every_record_batch(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.reminders.ledger.RECORD_BATCH", 2)
+    a = DeliveryLedger(database.engine, owner="a")
+    keys = [f"r:2026-09-10:{n}" for n in range(3)]
+    a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW)
+    for n, key in enumerate(keys):
+        a.record_posted_later(key, ts=f"1700.{n}", now=NOW, late=False)
+    assert a.known_keys(keys) == {keys[0]: POSTED, keys[1]: POSTED, keys[2]: SENDING}
+    a.flush()
+    assert set(a.known_keys(keys).values()) == {POSTED}
+
+
+def test_a_write_behind_session_claims_ahead_and_writes_records_in_its_own_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.reminders.ledger.RECORD_BATCH", 2)
+    a = DeliveryLedger(database.engine, owner="a")
+    keys = [f"r:2026-09-10:{n}" for n in range(5)]
+    threads: set[str] = set()
+    event.listen(
+        database.engine,
+        "before_cursor_execute",
+        lambda *_args: threads.add(threading.current_thread().name),
+    )
+    with a.session(write_behind=True):
+        claims = a.claim_ahead([(key, "r", "C1", NOW) for key in keys], now=NOW)
+        assert claims.result() == set(keys)
+        assert a.claim_ahead([(keys[0], "r", "C1", NOW)], now=NOW).result() == set()
+        for n, key in enumerate(keys):
+            a.record_posted_later(key, ts=f"1700.{n}", now=NOW, late=False)
+        a.flush()
+    assert set(a.known_keys(keys).values()) == {POSTED}
+    assert any(name.startswith("reminder-ledger") for name in threads)
+
+
+def test_a_record_batch_that_failed_behind_the_pass_is_raised_by_the_next_flush(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.reminders.ledger.RECORD_BATCH", 2)
+    a = DeliveryLedger(database.engine, owner="a")
+    keys = [f"r:2026-09-10:{n}" for n in range(2)]
+    a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW)
+
+    def records_fail(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.current_thread().name.startswith("reminder-ledger"):
+            raise RuntimeError("the database went away")
+
+    event.listen(database.engine, "before_cursor_execute", records_fail)
+    with a.session(write_behind=True):
+        for n, key in enumerate(keys):
+            a.record_posted_later(key, ts=f"1700.{n}", now=NOW, late=False)
+        with pytest.raises(RuntimeError, match="went away"):
+            a.flush()
+    event.remove(database.engine, "before_cursor_execute", records_fail)
+    assert set(a.known_keys(keys).values()) == {SENDING}  # found in the channel by a take-over

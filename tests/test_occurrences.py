@@ -533,6 +533,14 @@ def test_format_when_names_the_zone() -> None:
     assert format_when(dt.datetime(2025, 9, 29, 9, 0, tzinfo=NZ)) == "Mon 29 Sep 2025 09:00 NZDT"
 
 
+def test_format_when_keeps_each_zone_of_one_instant_apart() -> None:
+    # format_when is cached; aware datetimes of one instant compare equal across zones
+    local = dt.datetime(2025, 9, 29, 9, 0, tzinfo=NZ)
+    assert format_when(local) == "Mon 29 Sep 2025 09:00 NZDT"
+    assert format_when(local.astimezone(dt.UTC)) == "Sun 28 Sep 2025 20:00 UTC"
+    assert format_when(local) == "Mon 29 Sep 2025 09:00 NZDT"
+
+
 # --- schedule: upcoming and digests ------------------------------------------------------------
 
 

@@ -324,3 +324,20 @@ def test_clip_keeps_short_text_and_ends_cut_text_in_an_ellipsis() -> None:
 
     assert clip("abc", 3) == "abc"
     assert clip("abcd", 3) == "ab…"
+
+
+def test_an_edited_template_is_rendered_once_its_file_has_been_looked_at_again(
+    tmp_path: Path,
+) -> None:
+    # Jinja asks "still up to date?" on every render; the file is looked at once a second.
+    template = tmp_path / "note.txt.j2"
+    template.write_text("one {{ n }}")
+    now = [100.0]
+    renderer = Renderer(tmp_path, clock=lambda: now[0])
+    assert renderer.render("note", TEXT, n=1) == "one 1\n"
+    template.write_text("two {{ n }}")
+    later = template.stat().st_mtime + 10
+    os.utime(template, (later, later))
+    assert renderer.render("note", TEXT, n=2) == "one 2\n"  # within the second: not looked at
+    now[0] += 1.0
+    assert renderer.render("note", TEXT, n=3) == "two 3\n"

@@ -9,13 +9,16 @@ only those two places.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cliargs import cli_date
 from bot.config import Settings
@@ -25,6 +28,9 @@ from bot.reminders.model import REMINDERS_FILE
 from bot.reminders.occurrences import Occurrence, ReminderSchedule, local_datetime
 from bot.render import Renderer
 from bot.state import Knowledge
+
+if TYPE_CHECKING:
+    from bot.reminders.delivery import ReminderDelivery
 
 __all__ = [
     "ReminderContext",
@@ -245,7 +251,8 @@ def _run_due(args: argparse.Namespace, ctx: ReminderContext) -> int:
             pacing_seconds=settings.reminder_pacing_seconds,
             catch_up=dt.timedelta(hours=settings.reminder_catch_up_hours),
         )
-        result = delivery.run_due(now.astimezone(dt.UTC))
+        with _stopping_on_sigterm(delivery):
+            result = delivery.run_due(now.astimezone(dt.UTC))
     except NoChannelError as exc:
         ctx.stderr.write(f"briefbot: configuration error: {exc}\n")
         return EXIT_CONFIG
@@ -253,6 +260,21 @@ def _run_due(args: argparse.Namespace, ctx: ReminderContext) -> int:
         database.dispose()
     ctx.stdout.write(f"{now.isoformat()}: {result.summary()}\n")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stopping_on_sigterm(delivery: ReminderDelivery) -> Iterator[None]:
+    """While the block runs, SIGTERM (a CronJob deleted, `kill`) stops the pass gracefully:
+    it records what it posted before exiting, instead of leaving those posts to be found in
+    their channels by the next pass. Only in the main thread, where Python runs handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: delivery.stop())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _log(args: argparse.Namespace, ctx: ReminderContext) -> int:

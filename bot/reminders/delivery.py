@@ -12,6 +12,11 @@ store), asks the ledger which are settled, and for the rest:
   died): taken over atomically, then the channel is searched for a message carrying the key
   before anything is posted again, so a post whose answer was lost is recorded, not repeated.
 
+Before each post the ledger's `hold` says whether the pass still holds the claim: from memory
+within a local window after its last fence, by a new fence (one conditional update renewing all
+its claims) after it. Posts are recorded in batches. Why that stays exactly once is argued in
+`bot.reminders.ledger`; `FENCE_MARGIN` below is the margin it relies on.
+
 A post is never retried blindly: an answer that leaves open whether Slack stored the message (HTTP
 5xx, a dropped connection, a timeout) is followed by the same look in the channel before the next
 attempt. Answers that say nothing was stored (429 after the client's waits, `ok: false`) are
@@ -25,8 +30,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,13 +55,12 @@ from bot.reminders.channels import (
     not_in_channel_advice,
     reminder_channels,
 )
-from bot.reminders.ledger import FAILED, MISSED, SKIPPED, DeliveryLedger
+from bot.reminders.ledger import FAILED, LEASE, LOCAL_WINDOW, MISSED, SKIPPED, DeliveryLedger
 from bot.reminders.messages import EVENT_TYPE, occurrence_payload
 from bot.reminders.occurrences import DIGEST, Occurrence, ReminderSchedule
 from bot.render import Renderer
 from bot.slack.clients import TIMEOUT_SECONDS
 from bot.slack.clients import make_client as slack_client
-from bot.slack.limits import ensure_within_limits
 
 log = logging.getLogger("bot.reminders")
 
@@ -75,6 +81,22 @@ CLIENT_RETRIES = 2
 """The client's own retries of one call: 429 (honouring Retry-After) for every call; 500/503 and
 connection errors only for reads (`conversations.history`), never for a post."""
 
+MAX_POST_RETRY_AFTER = 10
+"""The longest `Retry-After` (seconds) the client waits out before sending a post again. A 429
+asking for longer fails the attempt (Slack stored nothing) and the occurrence is owed again after
+its back-off: a post must not outlast the margin of the ledger's local window."""
+
+POST_WORST_CASE = dt.timedelta(
+    seconds=(1 + CLIENT_RETRIES) * TIMEOUT_SECONDS + CLIENT_RETRIES * (MAX_POST_RETRY_AFTER + 1)
+)
+"""The longest one `chat.postMessage` can take with the reminders' client (default timeout):
+every attempt timing out, and the longest waits between them (the client adds up to 1 s)."""
+
+FENCE_MARGIN = LEASE - LOCAL_WINDOW - POST_WORST_CASE
+"""How long before another pass could take a claim over that its owner's last post started by
+its local window has reached Slack (38 s): what two processes' clocks may disagree by. See
+`bot.reminders.ledger`."""
+
 POST_ATTEMPTS = 1 + CLIENT_RETRIES
 """Posts of one occurrence within a pass after answers that leave open whether it was stored,
 each after a look in the channel."""
@@ -82,8 +104,9 @@ each after a look in the channel."""
 HISTORY_PAGES = 5
 
 CLAIM_BATCH = 50
-"""Occurrences claimed per statement. The pass renews the leases of the whole batch before each
-post, so a batch waiting on one channel's pacing stays claimed however long it takes."""
+"""Occurrences claimed per statement; the next batch is claimed while this one is posted. Every
+fence renews all the pass's live claims, so a batch waiting on one channel's pacing stays
+claimed however long it takes."""
 
 
 def _is_post(request: HttpRequest) -> bool:
@@ -115,6 +138,38 @@ class _ConnectionErrorsOfReads(_PostsNotRetried, ConnectionErrorRetryHandler):
     """Retries connection errors, except for posts: the post may have been sent and stored."""
 
 
+class _RateLimitsWithinTheFence(RateLimitErrorRetryHandler):
+    """Retries 429s, waiting `Retry-After`; a post only when that wait is at most
+    `MAX_POST_RETRY_AFTER`, so that a post never outlasts `POST_WORST_CASE`."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        return (
+            response is None
+            or not _is_post(request)
+            or _retry_after(response) <= MAX_POST_RETRY_AFTER
+        )
+
+
+def _retry_after(response: HttpResponse) -> int:
+    """The seconds a 429 asks to wait (slack-sdk waits 1 s without the header)."""
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return int(values[0])
+            except ValueError:
+                return 0
+    return 0
+
+
 def retry_handlers() -> list[RetryHandler]:
     """The reminders' retry policy for `bot.slack.clients.make_client`.
 
@@ -124,7 +179,7 @@ def retry_handlers() -> list[RetryHandler]:
     """
     return [
         _ConnectionErrorsOfReads(max_retry_count=CLIENT_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=CLIENT_RETRIES),
+        _RateLimitsWithinTheFence(max_retry_count=CLIENT_RETRIES),
         _ServerErrorsOfReads(max_retry_count=CLIENT_RETRIES),
     ]
 
@@ -148,6 +203,8 @@ class PassResult:
     """Digests with nothing to list (recorded, not posted)."""
     lost: int = 0
     """Claims whose lease ran out before their post (left to whoever takes them over)."""
+    stopped: bool = False
+    """The pass was asked to stop (`ReminderDelivery.stop`) before it had posted everything."""
     keys_posted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -155,7 +212,7 @@ class PassResult:
         return (
             f"posted {self.posted} (late {self.late}), recovered {self.recovered}, "
             f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}, "
-            f"skipped {self.skipped}"
+            f"skipped {self.skipped}" + (", stopped before the end" if self.stopped else "")
         )
 
 
@@ -205,6 +262,14 @@ class ReminderDelivery:
         self._monotonic = monotonic
         self._last_post: dict[str, float] = {}
         self._on_outcome = on_outcome or (lambda _outcome: None)
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Shutting down: a running pass stops before its next occurrence, records what it
+        posted and returns; later passes do nothing. Safe from a signal handler or another
+        thread. Claims it had not posted stay `sending` and are taken over (after a look in
+        the channel) once their leases run out."""
+        self._stopping.set()
 
     def run_due(self, now: dt.datetime) -> PassResult:
         """Post everything due at `now` that is not yet settled; record the rest."""
@@ -212,11 +277,14 @@ class ReminderDelivery:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(dt.UTC)  # SQLite keeps no offset: store every time in UTC
         ledger = self.ledger.for_pass()
-        with ledger.session():
+        with ledger.session(write_behind=True):
             try:
                 return self._run_pass(ledger, now)
             finally:
-                ledger.flush()  # posts not yet recorded (`DeliveryLedger.record_posted_later`)
+                # Posts not yet recorded (`DeliveryLedger.record_posted_later`), also when the
+                # pass ends by an exception or is stopped: a crash alone leaves them to be found
+                # in their channels.
+                ledger.flush()
 
     def _run_pass(self, ledger: DeliveryLedger, now: dt.datetime) -> PassResult:
         result = PassResult()
@@ -244,17 +312,11 @@ class ReminderDelivery:
                     )
             else:
                 fresh.append((occ, channel))
-        for start in range(0, len(fresh), CLAIM_BATCH):
-            batch = fresh[start : start + CLAIM_BATCH]
-            won = ledger.claim_many(
-                [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch], now=now
-            )
-            for occ, channel in batch:
-                if occ.key in won:
-                    # Overdue: another process (or the ledger before a restore) may have posted it.
-                    overdue = now - occ.utc > LATE_AFTER
-                    self._deliver(ledger, occ, channel, served, now, result, check_history=overdue)
-        for owed in ledger.owed(now):
+        self._post_fresh(ledger, fresh, served, now, result)
+        for owed in [] if result.stopped else ledger.owed(now):
+            if self._stopping.is_set():
+                result.stopped = True
+                break
             claimed = ledger.take_over(owed.key, now=now)
             if claimed is None:
                 continue
@@ -268,7 +330,69 @@ class ReminderDelivery:
             self._deliver(ledger, owed_occ, owed.channel, served, now, result, check_history=True)
         if result.posted or result.failed or result.missed or result.retrying or result.skipped:
             log.info("reminder pass", extra={"summary": result.summary()})
+        if result.stopped:
+            log.warning("reminder pass stopped: %s", result.summary())
         return result
+
+    def _post_fresh(
+        self,
+        ledger: DeliveryLedger,
+        fresh: list[tuple[Occurrence, str]],
+        served: ServedRules,
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        """Claim never-seen occurrences `CLAIM_BATCH` at a time and post the ones this pass
+        won. The next batch is claimed (on the ledger's write-behind thread) while this one is
+        posted; its posts wait for its claims."""
+        batches = [fresh[i : i + CLAIM_BATCH] for i in range(0, len(fresh), CLAIM_BATCH)]
+
+        def claim(batch: list[tuple[Occurrence, str]]) -> Future[set[str]]:
+            items = [(occ.key, occ.rule_id, channel, occ.utc) for occ, channel in batch]
+            return ledger.claim_ahead(items, now=now)
+
+        claims = claim(batches[0]) if batches else None
+        for n, batch in enumerate(batches):
+            if self._stopping.is_set():
+                result.stopped = True
+                return
+            assert claims is not None  # asked for before the loop, or in the round before
+            won = claims.result()
+            mine = [(occ, channel) for occ, channel in batch if occ.key in won]
+            # Rendered together before the batch's posts, not one between two posts: the same
+            # work costs less when the interpreter does one thing at a time. Digests are left
+            # to `_deliver`, which first asks whether they have anything to list.
+            prepared = [
+                None
+                if occ.kind == DIGEST
+                else self._payload(occ, served, late=self._late(occ, now))
+                for occ, _channel in mine
+            ]
+            # Only now, so that claiming the next batch and recording the last one's posts
+            # happen during this batch's posts (which mostly wait on Slack) rather than compete
+            # with the rendering for the interpreter.
+            claims = claim(batches[n + 1]) if n + 1 < len(batches) else None
+            ledger.write_behind()
+            for (occ, channel), payload in zip(mine, prepared, strict=True):
+                if self._stopping.is_set():
+                    result.stopped = True
+                    return
+                self._deliver(
+                    ledger,
+                    occ,
+                    channel,
+                    served,
+                    now,
+                    result,
+                    check_history=self._late(occ, now),
+                    prepared=payload,
+                )
+
+    @staticmethod
+    def _late(occ: Occurrence, now: dt.datetime) -> bool:
+        """Posted at `now`, `occ` is late (and a fresh claim of it is checked against the
+        channel first: another process, or the ledger before a restore, may have posted it)."""
+        return now - occ.utc > LATE_AFTER
 
     def check_channels(self) -> list[str]:
         """At start-up: log (and return) every reminder channel the bot cannot post into."""
@@ -293,8 +417,11 @@ class ReminderDelivery:
         result: PassResult,
         *,
         check_history: bool,
+        prepared: dict[str, Any] | Exception | None = None,
     ) -> None:
-        late = now - occ.utc > LATE_AFTER
+        """Post `occ` once (or settle it otherwise); `prepared` is its payload (or the error
+        building it raised) when rendered ahead of time, None to render it here."""
+        late = self._late(occ, now)
         factbase, schedule = served.factbase, served.schedule
         if check_history and self._settled_by_history(ledger, occ, channel, now, late, result):
             return
@@ -309,11 +436,9 @@ class ReminderDelivery:
                     extra={"key": occ.key, "channel": channel, "outcome": SKIPPED},
                 )
             return
-        try:
-            payload = occurrence_payload(self.renderer, occ, schedule, factbase, late=late)
-            ensure_within_limits(payload)
-        except Exception as exc:
-            self._failed(ledger, occ, f"could not build the message: {exc}", now, result)
+        payload = self._payload(occ, served, late=late) if prepared is None else prepared
+        if isinstance(payload, Exception):
+            self._failed(ledger, occ, f"could not build the message: {payload}", now, result)
             return
         error = ""
         for _attempt in range(POST_ATTEMPTS):
@@ -356,6 +481,21 @@ class ReminderDelivery:
             if self._settled_by_history(ledger, occ, channel, now, late, result):
                 return
         self._failed(ledger, occ, error, now, result)
+
+    def _payload(
+        self, occ: Occurrence, served: ServedRules, *, late: bool
+    ) -> dict[str, Any] | Exception:
+        """The chat.postMessage payload of `occ`, or the error building it raised.
+
+        Checked against Slack's limits by `fit_to_limits` (which raises if even its short form
+        breaks one): a second check here would cost a third as much as the rendering.
+        """
+        try:
+            return occurrence_payload(
+                self.renderer, occ, served.schedule, served.factbase, late=late
+            )
+        except Exception as exc:
+            return exc
 
     def _settled_by_history(
         self,
@@ -448,13 +588,16 @@ class ReminderDelivery:
             )
 
     def _pace(self, channel: str, ledger: DeliveryLedger) -> None:
-        """Wait until this channel may take another post, recording earlier posts first."""
+        """Wait until this channel may take another post, recording earlier posts first (in
+        the time the pass would wait anyway)."""
         last = self._last_post.get(channel)
         if last is None or self.pacing_seconds <= 0:
             return
+        if self._monotonic() - last >= self.pacing_seconds:
+            return
+        ledger.flush()
         wait = self.pacing_seconds - (self._monotonic() - last)
         if wait > 0:
-            ledger.flush()
             self._sleep(wait)
 
     def _find_posted(self, channel: str, occ: Occurrence) -> str | None:

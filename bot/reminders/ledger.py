@@ -17,10 +17,48 @@ before it existed.
 A claim is a lease held by one pass (its `owner` token, unique per pass). The lease runs in
 wall-clock time from the ledger's `clock`, never in a pass's logical `now` (which only says what
 is due), so two passes run with different `--now` cannot mistake each other's live claims for
-dead ones. The owner renews its leases before each post (`hold`), which is also the fencing
-check: a conditional update that succeeds only while this pass still holds the claim. A
-`sending` claim whose lease ran out belongs to a pass that died; whoever takes it over must look
-in the channel (message metadata) before posting again.
+dead ones. A `sending` claim whose lease ran out belongs to a pass that died (or stalled); whoever
+takes it over must look in the channel (message metadata) before posting again.
+
+One fence covers several posts. A pass asks the database only when its local window has closed:
+`hold` renews the leases of all the pass's live claims in one conditional update (the fence:
+only rows this owner still holds, whose lease has not run out, are renewed), and from then on
+answers from memory until `LOCAL_WINDOW` has passed on the wall clock since the reading taken
+*before* that renewal (or claim, or take-over) was sent. Posts that succeeded are recorded in
+batches: with the next renewal, before a pacing wait, when the pass hands them over
+(`write_behind`, at each claim batch) or `RECORD_BATCH` of them wait, on the session's
+write-behind thread (which also claims the next batch while this one is posted), and at the end
+of the pass (also when it ends by an exception or is stopped). The rule stays "claim
+before post, record after": a batch's posts wait for its claims to commit.
+
+Why that is still exactly once:
+
+- Take-over needs the lease to have run out: `lease_until = t0 + LEASE`, where `t0` is the owner's
+  clock read before its renewal (or claim) was sent, and another pass compares that with its own
+  clock. The owner starts a post only while its clock reads less than `t0 + LOCAL_WINDOW`, and
+  one post (with the client's retries and waits) takes at most `delivery.POST_WORST_CASE`. So
+  every post has reached Slack by `t0 + LOCAL_WINDOW + POST_WORST_CASE`, and a take-over
+  happens no earlier than `t0 + LEASE` by the other pass's clock: the difference (120 - 30 - 52
+  = 38 s, `delivery.FENCE_MARGIN`, pinned by a test) is what the two clocks may disagree by, or
+  step by during one lease. NTP keeps them within milliseconds; a clock stepped back by more
+  than that while a pass runs is outside what this design protects against.
+- Claims, take-overs and renewals (with any records riding in them) commit durably; only a
+  transaction of records alone lets PostgreSQL skip the WAL flush (`synchronous_commit` off):
+  a local window must never outlive a lease the database lost.
+- A crash loses only the records not yet written: at most `2 * RECORD_BATCH` (one batch being
+  written, one filling), all from the last moments of the pass. Their rows stay `sending`; once
+  their leases run out, the next pass takes them over and finds each message in its channel
+  (the key in the message metadata, within the last `HISTORY_PAGES` pages of 200 messages, well
+  beyond those 200) before anything is posted again: it records them as posted, it never posts
+  them twice. Claims made ahead and not yet posted are taken over the same way, find nothing in
+  the channel, and are posted once.
+- A paused process (a stopped VM, a long GC, SIGSTOP) that wakes up after its local window has
+  closed renews before its next post, and stops if fenced out: its claims may have been taken
+  over. A process paused *after* its check and *during* a post (between the check and Slack
+  receiving the request) for longer than the margin could still post after a take-over: that is
+  the same hazard the per-post fence had (paused between its renewal and its post), only with
+  the margin `LEASE - LOCAL_WINDOW - POST_WORST_CASE` instead of `LEASE - POST_WORST_CASE`.
+  No lease without a fencing token checked by Slack itself can close it; Slack has none.
 """
 
 from __future__ import annotations
@@ -29,12 +67,31 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Engine,
+    Insert,
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.schema import reminder_deliveries as table
@@ -54,13 +111,17 @@ RETRY_BACKOFF = dt.timedelta(minutes=1)
 """First back-off after a failed post; doubled per attempt (1, 2, 4, 8 minutes)."""
 
 LEASE = dt.timedelta(minutes=2)
-"""How long a claim stays live (wall-clock time) after its owner last renewed it. Longer than one
-post with the client's retries and a look in the channel; the owner renews before each post."""
+"""How long a claim stays live (wall-clock time) after its owner last renewed it."""
 
-RENEW_ALL_AFTER = LEASE / 8
-"""The fencing check before each post renews the claim about to be posted; the owner's other
-live claims (a batch waiting its turn) are renewed with it once this much wall-clock time has
-passed since they last were, so they keep at least 7/8 of a lease whatever a post costs."""
+LOCAL_WINDOW = LEASE / 4
+"""How long after a renewal (from the wall-clock reading taken before it was sent) a pass starts
+posts without asking the database again. A quarter of the lease, not half: the rest must hold a
+post's worst case (`delivery.POST_WORST_CASE`, 52 s) and still leave room for clock skew. A
+renewal every 30 s costs nothing measurable; a longer window would buy nothing."""
+
+RECORD_BATCH = 100
+"""Posts recorded per transaction of records alone: a crash leaves at most twice this many to be
+found in their channels (well within the look's 1,000 most recent messages)."""
 
 
 def instance_id() -> str:
@@ -131,6 +192,95 @@ def _row(row: Any) -> Delivery:
     )
 
 
+def _arrays(**types: Any) -> Any:
+    """`unnest(:each_a, :each_b, ...)`: array parameters as a table of columns a, b, ...
+    (PostgreSQL). The parameters' names differ from the columns', which insert and update
+    reserve for themselves."""
+    params = [
+        bindparam(f"each_{name}", type_=postgresql.ARRAY(kind)) for name, kind in types.items()
+    ]
+    return func.unnest(*params).table_valued(*types).render_derived()
+
+
+def _pg_claim() -> Insert:
+    """PostgreSQL's claim of a batch: one INSERT from arrays (one small statement however
+    many rows, parsed once), where a multi-row VALUES cost three times as long per batch."""
+    rows = _arrays(key=String(), rule_id=String(), channel=String(), due_at=DateTime(True))
+    return (
+        postgresql.insert(table)
+        .from_select(
+            [
+                "key",
+                "rule_id",
+                "channel",
+                "due_at",
+                "status",
+                "attempts",
+                "claimed_at",
+                "claimed_by",
+                "late",
+                "lease_until",
+            ],
+            select(
+                rows.c.key,
+                rows.c.rule_id,
+                rows.c.channel,
+                rows.c.due_at,
+                literal(SENDING),
+                literal(0),
+                bindparam("claimed_now", type_=DateTime(True)),
+                bindparam("claimant", type_=String()),
+                literal(0),
+                bindparam("lease_end", type_=DateTime(True)),
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)
+    )
+
+
+def _pg_record() -> Update:
+    """PostgreSQL's record of a batch of posts: one UPDATE ... FROM arrays."""
+    rows = _arrays(key=String(), ts=String(), posted_at=DateTime(True), late=Integer())
+    return (
+        update(table)
+        .where(table.c.key == rows.c.key)
+        .values(
+            status=POSTED,
+            ts=rows.c.ts,
+            posted_at=rows.c.posted_at,
+            late=rows.c.late,
+            error=None,
+            attempts=table.c.attempts + 1,
+        )
+    )
+
+
+def _sqlite_record() -> Update:
+    """SQLite's record of one post, executed once per post in one `executemany`."""
+    return (
+        update(table)
+        .where(table.c.key == bindparam("posted_key"))
+        .values(
+            status=POSTED,
+            ts=bindparam("posted_ts"),
+            posted_at=bindparam("posted_now"),
+            late=bindparam("posted_late"),
+            error=None,
+            attempts=table.c.attempts + 1,
+        )
+    )
+
+
+_PG_KNOWN = select(table.c.key, table.c.status).where(
+    table.c.key == func.any(bindparam("each_key", type_=postgresql.ARRAY(String())))
+)
+_NOT_DURABLE = text("SET LOCAL synchronous_commit TO OFF")
+_PG_CLAIM = _pg_claim()
+_PG_RECORD = _pg_record()
+_SQLITE_RECORD = _sqlite_record()
+
+
 class DeliveryLedger:
     """Claims and records reminder deliveries in the bot's database (SQLite or PostgreSQL).
 
@@ -151,49 +301,61 @@ class DeliveryLedger:
         self.clock = clock
         self.lease = lease
         self._dialect = engine.dialect.name
-        self._renewed_all_at: dt.datetime | None = None
+        self._held: dict[str, dt.datetime] = {}
+        """Claims this pass held at its last fence (or won since), each with the wall-clock
+        reading taken before the statement that set its lease: its local window's start."""
         self._unrecorded: list[PostedRecord] = []
         self._connection: Connection | None = None
+        self._lock = threading.Lock()
+        """Taken by each transaction on the session's connection: the pass's thread and the
+        session's write-behind thread use it in turns."""
+        self._worker: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+        """The batch of records being written by the write-behind thread: one at a time, so
+        that at most `2 * RECORD_BATCH` posts are ever waiting to be recorded."""
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, *, write_behind: bool = False) -> Iterator[None]:
         """Run this ledger's statements on one connection until the block ends (one pass).
 
-        Saves a connection check-out (and its liveness ping) per statement. On PostgreSQL the
-        session does not wait for the WAL flush at commit (`synchronous_commit` off) except
-        in the transactions that must never be lost (claims, take-overs, failures), which
-        turn it back on; the connection is then closed rather than returned to the pool, so
-        the setting never reaches other users of the engine.
+        Saves a connection check-out (and its liveness ping) per statement. With
+        `write_behind`, a thread of the session's own runs what need not hold up the pass:
+        claims asked for ahead (`claim_ahead`) and batches of records (`record_posted_later`),
+        so their round trips overlap the pass's posts. Statements from both threads take
+        turns on the one connection. The block ends once that thread has finished its work.
         """
         with self.engine.connect() as connection:
-            if self._dialect == "postgresql":
-                with connection.begin():
-                    connection.execute(text("SET synchronous_commit TO OFF"))
             self._connection = connection
+            self._worker = (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="reminder-ledger")
+                if write_behind
+                else None
+            )
             try:
                 yield
             finally:
+                if self._worker is not None:
+                    self._worker.shutdown(wait=True)
+                    self._worker = None
                 self._connection = None
-                if self._dialect == "postgresql":
-                    connection.invalidate()
 
     @contextlib.contextmanager
     def _transaction(self, *, durable: bool = True) -> Iterator[Connection]:
         """A transaction on the session's connection, or on one checked out for it.
 
-        `durable=False` (records and lease renewals) lets PostgreSQL commit without waiting
-        for the WAL flush: a record or a renewal lost in a crash is recovered from the channel,
-        or still leaves most of a lease (`RENEW_ALL_AFTER`).
+        `durable=False` (records alone) lets PostgreSQL commit without waiting for the WAL
+        flush: a record lost in a crash is recovered from the channel. Claims, take-overs and
+        renewals are durable: a local window must never outlive a lease the database lost.
         """
         if self._connection is None:
             with self.engine.begin() as connection:
                 if not durable and self._dialect == "postgresql":
-                    connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                    connection.execute(_NOT_DURABLE)
                 yield connection
             return
-        with self._connection.begin():
-            if durable and self._dialect == "postgresql":
-                self._connection.execute(text("SET LOCAL synchronous_commit TO ON"))
+        with self._lock, self._connection.begin():
+            if not durable and self._dialect == "postgresql":
+                self._connection.execute(_NOT_DURABLE)
             yield self._connection
 
     @contextlib.contextmanager
@@ -203,7 +365,7 @@ class DeliveryLedger:
             with self.engine.connect() as connection:
                 yield connection
             return
-        with self._connection.begin():
+        with self._lock, self._connection.begin():
             yield self._connection
 
     def for_pass(self) -> Self:
@@ -226,9 +388,6 @@ class DeliveryLedger:
         assert aware is not None
         return aware
 
-    def _lease_end(self) -> dt.datetime:
-        return self.clock() + self.lease
-
     def _owed(self, now: dt.datetime) -> ColumnElement[bool]:
         """Rows a pass may take over: retries due at `now`, and claims whose lease ran out."""
         return or_(
@@ -246,19 +405,21 @@ class DeliveryLedger:
     def _insert(self, rows: list[dict[str, Any]]) -> set[str]:
         """INSERT ... ON CONFLICT DO NOTHING RETURNING key: the keys this call inserted.
 
-        RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
+        RETURNING rather than rowcount, which psycopg reports as -1 for this statement. The
+        rows go as parameters of one cached statement (SQLAlchemy's "insertmanyvalues" batches
+        them into multi-row INSERTs), not as a `values(rows)` compiled afresh for every batch,
+        which cost four to eight times as long.
         """
         if not rows:
             return set()
         module: Any = postgresql if self._dialect == "postgresql" else sqlite
         statement = (
             module.insert(table)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.key)
         )
         with self._transaction() as connection:
-            return {row.key for row in connection.execute(statement)}
+            return {row.key for row in connection.execute(statement, rows)}
 
     def claim(
         self, *, key: str, rule_id: str, channel: str, due_at: dt.datetime, now: dt.datetime
@@ -270,25 +431,57 @@ class DeliveryLedger:
         self, items: list[tuple[str, str, str, dt.datetime]], *, now: dt.datetime
     ) -> set[str]:
         """Claim several never-seen occurrences (key, rule id, channel, due) in one statement;
-        returns the keys this pass won."""
-        lease_until = self._lease_end()
-        return self._insert(
-            [
-                {
-                    "key": key,
-                    "rule_id": rule_id,
-                    "channel": channel,
-                    "due_at": due_at,
-                    "status": SENDING,
-                    "attempts": 0,
-                    "claimed_at": now,
-                    "claimed_by": self.owner,
-                    "late": 0,
-                    "lease_until": lease_until,
-                }
-                for key, rule_id, channel, due_at in items
-            ]
-        )
+        returns the keys this pass won (each held for `LOCAL_WINDOW` without a fence)."""
+        if not items:
+            return set()
+        start = self.clock()
+        if self._dialect == "postgresql":
+            parameters = {
+                "each_key": [item[0] for item in items],
+                "each_rule_id": [item[1] for item in items],
+                "each_channel": [item[2] for item in items],
+                "each_due_at": [item[3] for item in items],
+                "claimed_now": now,
+                "claimant": self.owner,
+                "lease_end": start + self.lease,
+            }
+            with self._transaction() as connection:
+                won = {row.key for row in connection.execute(_PG_CLAIM, parameters)}
+        else:
+            won = self._insert(
+                [
+                    {
+                        "key": key,
+                        "rule_id": rule_id,
+                        "channel": channel,
+                        "due_at": due_at,
+                        "status": SENDING,
+                        "attempts": 0,
+                        "claimed_at": now,
+                        "claimed_by": self.owner,
+                        "late": 0,
+                        "lease_until": start + self.lease,
+                    }
+                    for key, rule_id, channel, due_at in items
+                ]
+            )
+        self._held.update(dict.fromkeys(won, start))
+        return won
+
+    def claim_ahead(
+        self, items: list[tuple[str, str, str, dt.datetime]], *, now: dt.datetime
+    ) -> Future[set[str]]:
+        """`claim_many` on the session's write-behind thread (at once without one): the pass
+        asks for the next batch's claims before posting this one's, and waits for the answer
+        only when it gets there. Nothing of that batch is posted before its claims commit."""
+        if self._worker is not None:
+            return self._worker.submit(self.claim_many, items, now=now)
+        done: Future[set[str]] = Future()
+        try:
+            done.set_result(self.claim_many(items, now=now))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
 
     def record_missed(
         self, *, key: str, rule_id: str, channel: str, due_at: dt.datetime, now: dt.datetime
@@ -310,6 +503,7 @@ class DeliveryLedger:
 
     def take_over(self, key: str, *, now: dt.datetime) -> Delivery | None:
         """Atomically re-claim a due retry or an expired claim; None if not ours."""
+        start = self.clock()
         condition = and_(table.c.key == key, self._owed(now))
         with self._transaction() as connection:
             before = connection.execute(select(table).where(condition)).first()
@@ -322,41 +516,52 @@ class DeliveryLedger:
                     status=SENDING,
                     claimed_at=now,
                     claimed_by=self.owner,
-                    lease_until=self._lease_end(),
+                    lease_until=start + self.lease,
                 )
             ).rowcount
-        return _row(before) if changed == 1 else None
+        if changed != 1:
+            return None
+        self._held[key] = start
+        return _row(before)
 
     def hold(self, key: str) -> bool:
-        """Renew this owner's lease of `key`; True only if it still holds it (the fencing check).
+        """True if this pass may start a post of `key` now: the fencing check before each post.
 
-        Called immediately before each post: False means the lease ran out (another pass may
-        have taken the claim over), so the caller must not post. The owner's other live claims
-        are renewed too once `RENEW_ALL_AFTER` has passed since they last were, so claims
-        waiting their turn in a slow batch stay live. Posts waiting to be recorded
-        (`record_posted_later`) are recorded in the same transaction.
+        Answered from memory while `key` was held at the last fence (or claimed or taken over
+        since) and that fence's local window is open (`LOCAL_WINDOW` on the wall clock since
+        the reading taken before it was sent). Otherwise `renew` fences first. False means the
+        lease ran out (another pass may have taken the claim over): the caller must not post.
         """
-        clock = self.clock()
-        renew_all = self._renewed_all_at is None or clock - self._renewed_all_at >= RENEW_ALL_AFTER
-        live = and_(
-            table.c.claimed_by == self.owner,
-            table.c.status == SENDING,
-            table.c.lease_until >= clock,
-        )
+        start = self._held.get(key)
+        if start is not None and self.clock() < start + LOCAL_WINDOW:
+            return True
+        self.renew()
+        start = self._held.get(key)
+        return start is not None and self.clock() < start + LOCAL_WINDOW
+
+    def renew(self) -> set[str]:
+        """Renew the leases of every claim this pass still holds, in one conditional update
+        (the fence), recording the posts waiting to be recorded in the same transaction;
+        returns the keys still held. Each gets a new local window from the wall-clock reading
+        taken before the update was sent."""
+        start = self.clock()
         recording = self._unrecorded
-        with self._transaction(durable=False) as connection:
+        with self._transaction() as connection:
             self._record(connection, recording)
             held = connection.execute(
                 update(table)
-                .where(live if renew_all else and_(live, table.c.key == key))
-                .values(lease_until=clock + self.lease)
+                .where(
+                    table.c.claimed_by == self.owner,
+                    table.c.status == SENDING,
+                    table.c.lease_until >= start,
+                )
+                .values(lease_until=start + self.lease)
                 .returning(table.c.key)
             )
-            holds = key in {row.key for row in held}
+            keys = {row.key for row in held}
         del recording[:]
-        if renew_all:
-            self._renewed_all_at = clock
-        return holds
+        self._held = dict.fromkeys(keys, start)
+        return keys
 
     def record_posted(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
         """The post succeeded: keep Slack's ts now (with any posts waiting to be recorded)."""
@@ -364,38 +569,69 @@ class DeliveryLedger:
         self.flush()
 
     def record_posted_later(self, key: str, *, ts: str, now: dt.datetime, late: bool) -> None:
-        """The post succeeded: keep Slack's ts in the next transaction, which is the next
-        post's fencing check (`hold`) or the pass's final `flush`, whichever comes first.
+        """The post succeeded: keep Slack's ts in a later transaction: the next renewal, a
+        `flush` (before a pacing wait, at the end of the pass), or, once `RECORD_BATCH` posts
+        are waiting, one of their own (on the write-behind thread if the session has one,
+        after the batch before it is written).
 
-        This saves a transaction per post. A crash before that transaction leaves the row
-        `sending`, as a crash between a post and its own record always could: once its lease
-        runs out, the next pass takes it over and finds the post in the channel (its
+        This saves a transaction per post. A crash before that transaction leaves the rows
+        `sending`, as a crash between a post and its own record always could: once their
+        leases run out, the next pass takes them over and finds the posts in the channel (their
         metadata) rather than posting again.
         """
+        self._held.pop(key, None)
         self._unrecorded.append(PostedRecord(key, ts, now, late))
+        if len(self._unrecorded) >= RECORD_BATCH:
+            self.write_behind()
+
+    def write_behind(self) -> None:
+        """Hand the posts waiting to be recorded to the write-behind thread, once the batch
+        before them is written (without that thread: write them now). The pass calls it when
+        the writing will overlap its posts rather than its own work."""
+        if self._worker is None:
+            self.flush()
+            return
+        self._wait_for_writing()
+        if self._unrecorded:
+            batch, self._unrecorded = self._unrecorded, []
+            self._writing = self._worker.submit(self._write, batch)
+
+    def _wait_for_writing(self) -> None:
+        """Wait for the batch on the write-behind thread; raise what writing it raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def flush(self) -> None:
-        """Record the posts waiting to be recorded, in one transaction."""
+        """Record the posts waiting to be recorded, in one transaction, once the batch handed to
+        the write-behind thread is written; raises what writing that batch raised."""
+        self._wait_for_writing()
         if self._unrecorded:
-            with self._transaction(durable=False) as connection:
-                self._record(connection, self._unrecorded)
-            self._unrecorded.clear()
+            self._write(self._unrecorded)
+            self._unrecorded = []
+
+    def _write(self, records: list[PostedRecord]) -> None:
+        """Record `records` in a transaction of their own."""
+        with self._transaction(durable=False) as connection:
+            self._record(connection, records)
 
     def _record(self, connection: Connection, records: list[PostedRecord]) -> None:
         """Mark `records` posted, in the caller's transaction."""
         if not records:
             return
+        if self._dialect == "postgresql":
+            connection.execute(
+                _PG_RECORD,
+                {
+                    "each_key": [r.key for r in records],
+                    "each_ts": [r.ts for r in records],
+                    "each_posted_at": [r.now for r in records],
+                    "each_late": [int(r.late) for r in records],
+                },
+            )
+            return
         connection.execute(
-            update(table)
-            .where(table.c.key == bindparam("posted_key"))
-            .values(
-                status=POSTED,
-                ts=bindparam("posted_ts"),
-                posted_at=bindparam("posted_now"),
-                late=bindparam("posted_late"),
-                error=None,
-                attempts=table.c.attempts + 1,
-            ),
+            _SQLITE_RECORD,
             [
                 {
                     "posted_key": r.key,
@@ -409,6 +645,7 @@ class DeliveryLedger:
 
     def record_skipped(self, key: str, *, reason: str, now: dt.datetime) -> bool:
         """A claimed occurrence had nothing to post; False if this owner no longer held it."""
+        self._held.pop(key, None)
         with self._transaction() as connection:
             changed = connection.execute(
                 update(table)
@@ -423,6 +660,7 @@ class DeliveryLedger:
         Only while this owner holds the claim (None otherwise): a pass that lost its lease must
         not hand back a claim another pass has taken over.
         """
+        self._held.pop(key, None)
         with self._transaction() as connection:
             row = connection.execute(select(table.c.attempts).where(self._mine(key))).first()
             if row is None:
@@ -452,6 +690,9 @@ class DeliveryLedger:
         """The status of each of `keys` that has a row."""
         found: dict[str, str] = {}
         with self._reading() as connection:
+            if self._dialect == "postgresql":  # one array parameter, not 500 scalar ones
+                rows = connection.execute(_PG_KNOWN, {"each_key": keys})
+                return {row.key: row.status for row in rows}
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 for row in connection.execute(

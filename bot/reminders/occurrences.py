@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -402,7 +403,17 @@ def _month_label(day: dt.date) -> str:
 
 
 def format_when(local: dt.datetime) -> str:
-    """A local time for readers: "Thu 4 Sep 2025 09:00 NZST"."""
+    """A local time for readers: "Thu 4 Sep 2025 09:00 NZST".
+
+    Cached: a pass formats the same few times (most reminders are due at the same minutes)
+    once per post, and formatting with the zone's name costs a tenth of rendering one. The
+    zone is part of the key because aware datetimes in different zones compare equal when
+    they are the same instant."""
+    return _format_when(local, local.tzinfo)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_when(local: dt.datetime, _zone: dt.tzinfo | None) -> str:
     return f"{_day_label(local.date())} {local:%H:%M} {local.tzname() or ''}".rstrip()
 
 

@@ -138,7 +138,7 @@ def _text_length(node: Any, depth: int) -> int:
     if depth > MAX_NESTING_DEPTH:
         return 0
     total = 0
-    if isinstance(node, Mapping):
+    if _is_mapping(node):
         for key, value in node.items():
             if key == "text" and isinstance(value, str):
                 total += len(value)
@@ -316,7 +316,7 @@ class _Checker:
         if depth > MAX_NESTING_DEPTH:
             self.add(path, f"nested more than {MAX_NESTING_DEPTH} levels deep")
             return
-        if isinstance(node, Mapping):
+        if _is_mapping(node):
             node_type = node.get("type")
             if node_type == "button":
                 self._check_button(path, node)
@@ -348,11 +348,30 @@ class _Checker:
             self.add(path, f"{len(text)} chars > {max_chars}")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""JSON's scalar types: answered without `isinstance` against the ABCs, which is slow (every
+payload the bot sends is checked, every reminder among them)."""
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _is_array(value: Any) -> TypeGuard[Sequence[Any]]:
+    kind = type(value)
+    if kind is list:
+        return True
+    if kind in _SCALARS or kind is dict:
+        return False
     return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
 
 
 def _is_container(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict or kind is list:
+        return True
+    if kind in _SCALARS:
+        return False
     return isinstance(value, Mapping) or _is_array(value)
 
 

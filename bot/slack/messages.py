@@ -21,6 +21,7 @@ from bot.slack.limits import (
     MAX_TOTAL_BLOCKS_TEXT_CHARS,
     blocks_text_length,
     check_message,
+    ensure_within_limits,
 )
 from bot.text import clip_escaped
 
@@ -108,14 +109,17 @@ def fit_to_limits(payload: dict[str, Any], short_text: str, *, what: str) -> dic
 
     The one fallback for every message but a brief (which is cut to fit instead): replies and
     reminders alike. The short form keeps the payload's other keys (a reminder's `metadata`) and
-    sends `short_text` as the notification text and as one section.
+    sends `short_text` as the notification text and as one section. What it returns has been
+    checked: within every limit, or `SlackLimitError` (a short form that still breaks one).
     """
     problems = check_message(payload)
     if not problems:
         return payload
     log.warning("%s broke Slack limits (%s); sending a short text", what, problems[:3])
     short = clip_escaped(short_text, FALLBACK_TEXT_CHARS)
-    return {**payload, "text": short, "blocks": [_section(short)]}
+    fallback = {**payload, "text": short, "blocks": [_section(short)]}
+    ensure_within_limits(fallback)
+    return fallback
 
 
 def _text_budget_facts(reply: BriefReply, max_text_chars: int) -> int:

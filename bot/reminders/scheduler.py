@@ -61,6 +61,13 @@ class ReminderScheduler:
         log.info("reminders scheduled", extra={"timezone": str(self.timezone)})
 
     def shutdown(self) -> None:
-        """Stop ticking; waits for a running pass to finish."""
+        """Stop ticking; waits for a running pass to finish.
+
+        The jobs are removed first: that waits for the scheduler's thread to finish looking for
+        due jobs (it holds the job stores' lock). Shut down while that thread was submitting the
+        one-off start-up pass, APScheduler 3 then failed to remove the spent job from a stopped
+        scheduler and its thread died with `JobLookupError`.
+        """
         if self.scheduler.running:
+            self.scheduler.remove_all_jobs()
             self.scheduler.shutdown(wait=True)

@@ -174,12 +174,14 @@ def bench_bare(count: int) -> float:
     ]
     with separate_fake_slack() as base_url:
         client = make_client("xoxb-bench", base_url)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         for channel, payload in payloads:
             client.chat_postMessage(
                 channel=channel, unfurl_links=False, unfurl_media=False, **payload
             )
         elapsed = time.perf_counter() - began
+        cpu = time.process_time() - cpu
+    print(f"  bare client: CPU {cpu * 1000 / len(payloads):.3f} ms per post (this process)")
     return len(payloads) / elapsed
 
 
@@ -198,9 +200,10 @@ def bench_pass(label: str, url: str, count: int) -> float:
             pacing_seconds=0,  # type: ignore[arg-type]
         )
         TimedLedger.seconds = 0.0
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         result = delivery.run_due(DUE + dt.timedelta(minutes=1))
         elapsed = time.perf_counter() - began
+        cpu = time.process_time() - cpu
         posts = sum(
             len(client.client.conversations_history(channel=f"C{c:04d}", limit=999)["messages"])
             for c in range(50)
@@ -213,7 +216,8 @@ def bench_pass(label: str, url: str, count: int) -> float:
         f"  run-due {label:10}: {count} claimed and posted in {elapsed:.2f} s "
         f"({count / elapsed:,.0f}/s): Slack {client.seconds:.2f} s "
         f"({client.seconds / elapsed:.0%}), ledger {ledger:.2f} s ({ledger / elapsed:.0%}), "
-        f"rules, rendering, waits {other:.2f} s ({other / elapsed:.0%})"
+        f"rules, rendering, waits {other:.2f} s ({other / elapsed:.0%}); "
+        f"CPU {cpu * 1000 / count:.3f} ms per post (this process, every thread)"
     )
     return count / elapsed
 

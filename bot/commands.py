@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
 from bot.factbase.model import FactBase
+from bot.lru import Lru
 from bot.replies import (
     BriefReply,
     CommandHelp,
@@ -166,7 +166,7 @@ class ComposedBriefs:
     def __init__(self, size: int = COMPOSED_BRIEFS) -> None:
         self._size = size
         self._knowledge: Knowledge | None = None
-        self._briefs: OrderedDict[tuple[Any, ...], BriefReply] = OrderedDict()
+        self._briefs: Lru[BriefReply] = Lru(size)
         self._lock = threading.Lock()
 
     def get(
@@ -174,20 +174,10 @@ class ComposedBriefs:
     ) -> BriefReply:
         """The brief `key` names in `knowledge`, composed by `compose` if it is not kept."""
         with self._lock:
-            if knowledge is self._knowledge:
-                kept = self._briefs.get(key)
-                if kept is not None:
-                    self._briefs.move_to_end(key)
-                    return kept
-        composed = compose()
-        with self._lock:
-            if knowledge is not self._knowledge:
-                self._knowledge = knowledge
-                self._briefs.clear()
-            self._briefs[key] = composed
-            if len(self._briefs) > self._size:
-                self._briefs.popitem(last=False)
-        return composed
+            if knowledge is not self._knowledge:  # one store per snapshot: never mixed
+                self._knowledge, self._briefs = knowledge, Lru(self._size)
+            briefs = self._briefs
+        return briefs.get_or_make(key, compose)
 
 
 @dataclass

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from bot.access import RequestContext
 from bot.commands import CommandHandler
 from bot.config import Settings
 from bot.db import Database
+from bot.lru import Lru
 from bot.metrics import Metrics
 from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
 from bot.slack.clients import make_client
@@ -106,8 +106,8 @@ class SlackServices:
     work: EventWork = field(default_factory=EventWork)
     """What runs after a request was answered: event replies, refusals to buttons (bounded,
     drained at exit)."""
-    _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = field(default_factory=OrderedDict)
-    _encoded: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
+    _cache: Lru[dict[str, Any]] = field(default_factory=lambda: Lru(PAYLOAD_CACHE_SIZE))
+    _encoded: Lru[bytes] = field(default_factory=lambda: Lru(PAYLOAD_CACHE_SIZE))
 
     async def answer(self, text: str, context: RequestContext) -> Reply:
         """The handler's reply: on the event loop, or in a thread for a command that may block.
@@ -140,20 +140,14 @@ class SlackServices:
         Briefs, help and topic lists are the same for everyone on a given day and fact-base
         version, so their rendered payloads are cached; replies echoing a query are not.
         """
+
+        def build() -> dict[str, Any]:
+            return self.builder.build(
+                reply, interactive=interactive, shared_by=shared_by, max_text_chars=max_text_chars
+            )
+
         key = self.cache_key(reply, interactive=interactive, shared_by=shared_by)
-        key = (*key, max_text_chars) if key else None
-        cached = self._cache.get(key) if key else None
-        if cached is not None:
-            self._cache.move_to_end(key)  # type: ignore[arg-type]
-            return cached
-        built = self.builder.build(
-            reply, interactive=interactive, shared_by=shared_by, max_text_chars=max_text_chars
-        )
-        if key:
-            self._cache[key] = built
-            if len(self._cache) > PAYLOAD_CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return built
+        return build() if key is None else self._cache.get_or_make((*key, max_text_chars), build)
 
     def command_ack(self, reply: Reply) -> dict[str, Any]:
         """A slash command's acknowledgement for `reply`: its message, ephemeral unless it is a
@@ -170,17 +164,12 @@ class SlackServices:
 
     def command_ack_bytes(self, reply: Reply) -> bytes:
         """`command_ack(reply)` as JSON, encoded once per cached message."""
-        key = self.cache_key(reply, interactive=True)
-        if key is None:
+
+        def encode() -> bytes:
             return encode_json(self.command_ack(reply))
-        cached = self._encoded.get(key)
-        if cached is not None:
-            self._encoded.move_to_end(key)
-            return cached
-        encoded = self._encoded[key] = encode_json(self.command_ack(reply))
-        if len(self._encoded) > PAYLOAD_CACHE_SIZE:
-            self._encoded.popitem(last=False)
-        return encoded
+
+        key = self.cache_key(reply, interactive=True)
+        return encode() if key is None else self._encoded.get_or_make(key, encode)
 
     def cache_key(
         self, reply: Reply, *, interactive: bool, shared_by: str | None = None

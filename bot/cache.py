@@ -29,13 +29,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import os
 import pickle
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from typing import IO, TYPE_CHECKING, Any
 from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
 from bot.brief import rankings
+from bot.memory import gc_paused
 
 if TYPE_CHECKING:
     from bot.factbase.model import Fact, FactBase
@@ -193,7 +193,7 @@ def _read_entry(path: Path, key: str) -> tuple[VerifiedSeeds, dict[str, list[Fac
         with open(path, "rb") as file:
             if not _owned_privately(file):
                 return None
-            with _collector_paused():  # many small objects that all survive, as in loading
+            with gc_paused():  # many small objects that all survive, as in loading
                 entry = pickle.load(file)
     except Exception:
         return None
@@ -205,18 +205,6 @@ def _read_entry(path: Path, key: str) -> tuple[VerifiedSeeds, dict[str, list[Fac
     if not (isinstance(seeds, VerifiedSeeds) and seeds.storable and isinstance(ranked, dict)):
         return None
     return seeds, ranked
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused (see `bot.factbase.loader.gc_paused`)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _owned_privately(file: IO[bytes]) -> bool:

@@ -7,12 +7,9 @@ A `FactBase` is only returned when there are no errors; warnings never block loa
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from bot.factbase.problems import FactBaseError, Problem
 from bot.factbase.problems import iter_problem_lines as iter_problem_lines  # its old home
 from bot.factbase.topics import check_topic_summaries, load_topics
 from bot.factbase.yamlsrc import load_yaml
+from bot.memory import gc_paused
 
 MIN_TOPIC_FACTS = 5
 
@@ -50,23 +48,6 @@ class LoadReport:
         if self.factbase is None:
             raise FactBaseError(self.problems)
         return self.factbase
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large fact base is built.
-
-    Loading allocates millions of small objects that all survive, so the collector would run
-    again and again over a growing heap for nothing (about half of the time of loading 50,000
-    facts). Nothing built here forms reference cycles; the collector is resumed afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_factbase(seeds_dir: Path | str, *, now: dt.datetime | None = None) -> LoadReport:

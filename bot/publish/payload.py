@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dates import DateSpan, PartialDate
-from bot.factbase.loader import gc_paused
 from bot.factbase.model import (
     Citation,
     Document,
@@ -33,6 +32,7 @@ from bot.factbase.model import (
     Topic,
     TopicSentence,
 )
+from bot.memory import gc_paused
 
 FORMAT = 1
 """The payload's layout; a replica refuses a format it does not know."""

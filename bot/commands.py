@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.access import AccessPolicy, RequestContext
 from bot.brief import DEFAULT_STALE_DAYS, compose_brief
@@ -93,7 +93,7 @@ class Command:
     elsewhere: str | None = None
     """What to run instead where this surface does not offer the command."""
     blocking: bool = False
-    """It reads the database or reloads: an event loop runs it in a thread (`may_block`)."""
+    """It reads the database or reloads: an event loop runs it in a thread (`Line.blocks`)."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -202,12 +202,14 @@ class CommandHandler:
         *,
         full: bool = False,
         today: dt.date | None = None,
+        line: Line | None = None,
     ) -> Reply:
         """Answer one line: a command from the table (`help`, `topics`, `search WORDS`, …) or
         a topic query. A leading `/brief`, `@briefbot` or Slack mention is ignored; `--full`
-        (or a leading `full`) asks for every fact rather than the key ones."""
+        (or a leading `full`) asks for every fact rather than the key ones. `line` is
+        `parse_line(text)` when the caller has it already."""
         ctx = context or RequestContext()
-        query, asked_full, found, rest = parse_line(text)
+        query, asked_full, found, rest = line or parse_line(text)
         full = full or asked_full
         if not self.access.may_answer(ctx):
             return self.not_allowed()
@@ -216,12 +218,6 @@ class CommandHandler:
             # Not a command, or a command word opening a question ("topics of interest?").
             return self.brief(query, ctx, full=full, today=today, knowledge=invocation.knowledge)
         return self.run(found, invocation)
-
-    def may_block(self, text: str) -> bool:
-        """Whether answering `text` may wait on I/O: it calls a `blocking` command (reads the
-        database, reloads). Topic queries, help and the other commands never do."""
-        found = parse_line(text)[2]
-        return found is not None and found.blocking
 
     def run(self, found: Command, invocation: Invocation) -> Reply:
         """Run a command from the table, if this surface offers it and the user may run it."""
@@ -512,17 +508,34 @@ HELP = find_command("help")
 assert HELP is not None
 
 
-def parse_line(text: str) -> tuple[str, bool, Command | None, str]:
-    """What a typed line asks: the query (cleaned, `--full` taken out), whether it asked for
-    the full brief, the command its first word calls (help for an empty line), and the words
-    after that first word."""
+class Line(NamedTuple):
+    """What a typed line asks (`parse_line`)."""
+
+    query: str
+    """The line cleaned, `--full` taken out."""
+    full: bool
+    """It asked for the full brief."""
+    command: Command | None
+    """The command its first word calls (help for an empty line)."""
+    rest: str
+    """The words after that first word."""
+
+    @property
+    def blocks(self) -> bool:
+        """Answering it may wait on I/O: it calls a `blocking` command (reads the database,
+        reloads). Topic queries, help and the other commands never do."""
+        return self.command is not None and self.command.blocking
+
+
+def parse_line(text: str) -> Line:
+    """What a typed line asks: its query, `--full`, the command it calls and its words."""
     query = clean_query(text)
     full = False
     if _FULL_RE.search(query):
         full = True
         query = _FULL_RE.sub(" ", query).strip()
     first, _, rest = query.partition(" ")
-    return query, full, find_command(first) if query else HELP, rest.strip()
+    return Line(query, full, find_command(first) if query else HELP, rest.strip())
 
 
 def clean_query(text: str) -> str:

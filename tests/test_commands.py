@@ -18,7 +18,7 @@ import pytest
 
 from bot.access import AccessPolicy, RequestContext
 from bot.cli import EXIT_NOT_FOUND, EXIT_OK
-from bot.commands import COMMANDS, CommandHandler
+from bot.commands import COMMANDS, CommandHandler, parse_line
 from bot.curate.review import ReviewReply
 from bot.db import Database
 from bot.db.gaps import GapStore
@@ -283,3 +283,10 @@ def test_the_snapshot_carries_the_rules_of_its_own_fact_base(tmp_path: Path) -> 
     assert knowledge.schedule.rules[0].fact_id == "a1"
     assert knowledge.version == knowledge.factbase.version
     assert load_factbase(tmp_path / "a" / "seeds").require().version == knowledge.version
+
+
+def test_only_the_commands_that_read_the_database_or_reload_are_run_off_the_event_loop() -> None:
+    blocking = [t for t in ("gaps", "reload", "review", "/brief gaps") if parse_line(t).blocks]
+    quick = ("nato", "help", "", "topics", "full rok", "search defence", "upcoming 10")
+    assert blocking == ["gaps", "reload", "review", "/brief gaps"]
+    assert not any(parse_line(t).blocks for t in quick)

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.access import RequestContext
-from bot.commands import CommandHandler
+from bot.commands import CommandHandler, parse_line
 from bot.config import Settings
 from bot.db import Database
 from bot.lru import Lru
@@ -116,11 +116,12 @@ class SlackServices:
         `bot.db.gaps`' batch writer) and takes well under a millisecond, less than a hop to a
         thread; under load, such hops also hand the GIL back and forth with the loop, which is
         what made p99 climb (`bench/README.md`). Commands that read the database or reload
-        (`Command.blocking`) still run in a thread.
+        (`Command.blocking`, `Line.blocks`) still run in a thread.
         """
-        if self.handler.may_block(text):
-            return await asyncio.to_thread(self.handler.handle, text, context)
-        return self.handler.handle(text, context)
+        line = parse_line(text)
+        if line.blocks:
+            return await asyncio.to_thread(self.handler.handle, text, context, line=line)
+        return self.handler.handle(text, context, line=line)
 
     def spawn(self, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` after the current request has been answered (`self.work`); errors are

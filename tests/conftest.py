@@ -17,6 +17,27 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TEMPLATES = ROOT / "templates"
 POSTGRES_ENV = "BRIEFBOT_TEST_POSTGRES_URL"
+SETTING_PREFIXES = ("BRIEFBOT_", "SLACK_")
+"""The environment variables the bot reads as its settings start with these."""
+
+
+def clear_settings(monkeypatch: pytest.MonkeyPatch, *, keep: tuple[str, ...] = ()) -> None:
+    """Unset every bot setting for this test (but those in `keep`): the defaults, that is the
+    bundled seeds and templates, unless the test sets one."""
+    for name in list(os.environ):
+        if name.startswith(SETTING_PREFIXES) and name not in keep:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every setting at its default (`clear_settings`); modules use it with `usefixtures`."""
+    clear_settings(monkeypatch)
+
+
+def environment_without_settings() -> dict[str, str]:
+    """This process's environment without the bot's settings, for a `briefbot` subprocess."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -25,12 +25,7 @@ from tests.seedkit import fact_yaml, make_seeds
 TODAY = "2026-11-23"
 
 
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every setting at its default (the bundled seeds and templates) unless a test sets it."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("default_settings")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,19 +17,14 @@ from bot.factbase import FactBase
 from bot.resolve import SUGGESTION_COUNT
 from bot.slack.limits import check_message
 from bot.statements import spoken
-from tests.conftest import TEMPLATES, cli
+from tests.conftest import TEMPLATES, cli, environment_without_settings
 from tests.fakeslack import FakeSlack
 from tests.seedkit import DOC, fact_yaml, make_seeds
 
 TODAY = "2026-11-23"
 
 
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every setting at its default (the bundled seeds and templates) unless a test sets it."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("default_settings")
 
 
 def cli_json(*argv: str) -> tuple[int, Any]:
@@ -199,7 +193,7 @@ def test_markdown_format() -> None:
 def test_brief_is_the_same_from_a_real_process() -> None:
     script = Path(sys.executable).with_name("briefbot")
     command = [str(script)] if script.exists() else [shutil.which("briefbot") or "briefbot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env = environment_without_settings()
     before = Settings().today()  # the CLI's today is the team's (Pacific/Auckland), not UTC's
     done = subprocess.run(
         [*command, "brief", "nato"],
@@ -370,7 +364,7 @@ def test_an_unreachable_database_is_one_line_naming_the_variable(
 
 def test_serve_with_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("briefbot")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env = environment_without_settings()
     env |= {
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "secret",
@@ -452,7 +446,7 @@ def test_check_fails_on_a_templates_directory_without_the_templates(
 
 
 def test_serve_refuses_to_start_without_its_templates(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env = environment_without_settings()
     env |= {
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "secret",

@@ -7,7 +7,6 @@ maybe an admin, or the operator at a terminal) and the prefix help and hints nam
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import sys
 import threading
@@ -162,15 +161,8 @@ def test_a_command_missing_its_words_says_how_to_use_it(handler: CommandHandler)
 # --- the CLI goes through the same table -------------------------------------------------------
 
 
-@pytest.fixture
-def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
-
-
 def test_cli_brief_full_gives_every_fact_as_the_console_does(
-    no_settings: None, factbase: FactBase
+    default_settings: None, factbase: FactBase
 ) -> None:
     code, out = cli("brief", "full", "nato", "--today", TODAY.isoformat())
     assert code == EXIT_OK
@@ -178,7 +170,7 @@ def test_cli_brief_full_gives_every_fact_as_the_console_does(
     assert len(numbered) == len(factbase.facts_for("nato"))
 
 
-def test_cli_brief_topics_lists_the_topics(no_settings: None, factbase: FactBase) -> None:
+def test_cli_brief_topics_lists_the_topics(default_settings: None, factbase: FactBase) -> None:
     code, out = cli("brief", "topics")
     assert code == EXIT_OK
     assert "No topic matches" not in out
@@ -186,14 +178,14 @@ def test_cli_brief_topics_lists_the_topics(no_settings: None, factbase: FactBase
         assert topic_id in out
 
 
-def test_cli_brief_help_is_help_not_a_brief(no_settings: None) -> None:
+def test_cli_brief_help_is_help_not_a_brief(default_settings: None) -> None:
     code, out = cli("brief", "help")
     assert code == EXIT_OK
     assert out.startswith("Briefbot answers with short briefs")
     assert "briefbot brief topics" in out and "PACIFIC" not in out
 
 
-def test_cli_json_has_one_form_per_reply(no_settings: None) -> None:
+def test_cli_json_has_one_form_per_reply(default_settings: None) -> None:
     code, out = cli("brief", "about", "--format", "json")
     assert code == EXIT_OK
     document = reply_as_json_from(out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import subprocess
 import sys
@@ -20,17 +19,13 @@ from bot.factbase import FactBase
 from bot.render import Renderer
 from bot.replies import BriefReply, HelpReply, NotFoundReply
 from bot.state import Knowledge, KnowledgeHolder
-from tests.conftest import TEMPLATES
+from tests.conftest import TEMPLATES, environment_without_settings
 
 TODAY = dt.date(2026, 11, 23)
 LINES = ["/brief rok", "/brief help", "@briefbot what about the ITPP?", "nonsense qqq"]
 
 
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("default_settings")
 
 
 @pytest.fixture
@@ -96,7 +91,7 @@ def test_full_brief_from_the_console(
 def test_real_console_process_reads_piped_stdin(handler: CommandHandler) -> None:
     script = Path(sys.executable).with_name("briefbot")
     command = [str(script)] if script.exists() else ["briefbot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "SLACK_"))}
+    env = environment_without_settings()
     stdin = "\n".join(LINES) + "\n"
     before = dt.date.today()
     done = subprocess.run(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
 from bot.cli import main
 from bot.factbase import FactBase
 from bot.reminders.rules import load_reminder_rules
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, clear_settings
 
 
 def test_a_year_only_anniversary_is_documented_as_the_warning_it_is(factbase: FactBase) -> None:
@@ -25,9 +24,7 @@ def test_a_year_only_anniversary_is_documented_as_the_warning_it_is(factbase: Fa
 
 
 def test_admin_commands_are_documented_where_they_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+    clear_settings(monkeypatch)
     out = io.StringIO()
     assert main(["console"], stdout=out, stdin=io.StringIO("/brief gaps\n/brief reload\n")) == 0
     assert out.getvalue().split("\n\n")[:2] == [

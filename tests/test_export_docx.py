@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,12 +20,7 @@ from bot.factbase import FactBase
 TODAY = dt.date(2026, 11, 23)
 
 
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every setting at its default (the bundled seeds and templates)."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("default_settings")
 
 
 def brief_on(factbase: FactBase, topic_id: str, *, full: bool = False) -> Brief:

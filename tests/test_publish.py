@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import os
 import shutil
 import zlib
 from collections.abc import Iterator
@@ -27,11 +26,7 @@ from tests.fakeslack import FakeSlack
 NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("default_settings")
 
 
 @pytest.fixture

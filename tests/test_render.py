@@ -27,7 +27,7 @@ from bot.replies import BriefReply
 from bot.slack.limits import MAX_BLOCKS, check_message
 from bot.slack.messages import MessageBuilder
 from bot.state import Knowledge, KnowledgeHolder
-from tests.conftest import TEMPLATES
+from tests.conftest import TEMPLATES, clear_settings
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 
 TODAY = dt.date(2026, 11, 23)
@@ -52,9 +52,7 @@ def assert_matches_snapshot(name: str, text: str) -> None:
 @pytest.fixture(autouse=True)
 def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI reads settings from the environment: use the defaults (the bundled seeds)."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")) and name != UPDATE_SNAPSHOTS:
-            monkeypatch.delenv(name)
+    clear_settings(monkeypatch, keep=(UPDATE_SNAPSHOTS,))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, clear_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -77,9 +76,7 @@ def page_server() -> Iterator[PageServer]:
 @pytest.fixture
 def seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the bundled seeds, which every `briefbot` command in the test uses."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "SLACK_")):
-            monkeypatch.delenv(name)
+    clear_settings(monkeypatch)
     copy = tmp_path / "seeds"
     shutil.copytree(SEEDS, copy)
     monkeypatch.setenv("BRIEFBOT_SEEDS_DIR", str(copy))

@@ -532,3 +532,51 @@ def test_a_mistyped_sub_command_gets_the_whole_list(capsys: pytest.CaptureFixtur
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'brif'" in err and "brief" in err and "reminders" in err
+
+
+def test_python_dash_m_bot_is_the_briefbot_command_with_its_imports_frozen() -> None:
+    """`python -m bot` (the `briefbot` script's entry point) answers as `bot.cli` does, exits
+    with its code, and leaves the start-up's objects frozen with the collector running."""
+    probe = (
+        "import gc, io, sys, contextlib, runpy\n"
+        "out = io.StringIO()\n"
+        "sys.argv = ['briefbot', 'brief', 'nato']\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        runpy.run_module('bot', run_name='__main__')\n"
+        "    except SystemExit as exit:\n"
+        "        code = exit.code\n"
+        "print(code, gc.isenabled(), gc.get_freeze_count() > 1000, out.getvalue().splitlines()[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "0 True True NEW ZEALAND AND NATO", done.stdout + done.stderr
+    wrong = subprocess.run(
+        [sys.executable, "-m", "bot", "brief", "nato", "--bogus"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 2, wrong
+    assert "briefbot: error: unrecognized arguments: --bogus" in wrong.stderr
+
+
+def test_start_up_keeps_a_disabled_collector_disabled() -> None:
+    """`start_up` pauses the collector and freezes what exists; it never turns on a collector
+    its caller had turned off."""
+    import gc
+
+    from bot.memory import start_up
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with start_up():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()

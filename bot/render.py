@@ -32,6 +32,10 @@ BLOCKS = "blocks"
 
 _EXTENSIONS = {TEXT: "txt", MARKDOWN: "md", MRKDWN: "mrkdwn", BLOCKS: "blocks.json"}
 
+_RENDERED_BY = {"txt": (TEXT, MRKDWN), "md": (MARKDOWN,), "mrkdwn": (MRKDWN,), "json": (BLOCKS,)}
+"""The environments that render a template, by the last part of its name before `.j2` (a plain
+text template is also rendered as a Slack notification's fallback, `render_as_mrkdwn`)."""
+
 
 class Safe(str):
     """Slack markup built by the bot itself, which the Slack formats must not escape again."""
@@ -219,7 +223,11 @@ class Renderer:
         problems = [f"{self.templates_dir / name}:0: missing template" for name in missing]
         for path in sorted(self.templates_dir.glob("*.j2")):
             try:
-                self._envs[TEXT].get_template(path.name)
+                # Compiled by each environment that renders it, and kept: the first brief or
+                # reminder after start-up does not wait for a compilation.
+                kind = path.name.removesuffix(".j2").rsplit(".", 1)[-1]
+                for fmt in _RENDERED_BY.get(kind, (TEXT,)):  # any other: included or imported
+                    self._envs[fmt].get_template(path.name)
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(f"{path}:{exc.lineno}: template syntax: {exc.message}")
         return problems

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,23 @@ def test_mrkdwn_brief_renders_in_full_and_short(factbase: FactBase, renderer: Re
 
 def test_every_template_compiles(renderer: Renderer) -> None:
     assert renderer.check() == []
+
+
+def test_check_compiles_each_template_in_every_format_that_renders_it(
+    tmp_path: Path, factbase: FactBase
+) -> None:
+    """After `check` (which start-up runs) a brief renders in every format without compiling:
+    with the clock still, the templates are not looked at again, so deleting them shows what
+    was compiled."""
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    still = Renderer(tmp_path / "templates", clock=lambda: 0.0)
+    assert still.check() == []
+    shutil.rmtree(tmp_path / "templates")
+    reply = brief_reply(handler_for(factbase), "nato")
+    for fmt in (TEXT, MARKDOWN, MRKDWN):
+        assert "NATO" in still.render(reply.template, fmt, **reply.context())
+    assert "NATO" in still.render_as_mrkdwn(reply.template, **reply.context())
+    assert still.render_blocks(reply.template, **reply.context())
 
 
 # --- Block Kit ------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def servers(
             "bare": ([str(ROOT / "bench" / "bare_app.py")], env),
         }
         for name, url in databases.items():
-            bot = ["-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+            bot = ["-m", "bot", "serve", "--host", "127.0.0.1"]
             commands[name] = (bot, {**env, "BRIEFBOT_DATABASE_URL": url})
         ports: dict[str, tuple[int, int]] = {}
         processes: list[subprocess.Popen[bytes]] = []

@@ -6,7 +6,7 @@ Problem collection with file and line, reading files, YAML lists of mappings, fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -185,6 +185,12 @@ def check_fields(
         out.error(path, item.line, f"{what}: missing field {key!r}")
         ok = False
     return ok
+
+
+def not_one_of(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """The message for a field whose value is none of `allowed`, worded alike in every seed
+    file: "kind 'treaty' must be one of official, media, analysis"."""
+    return f"{name} {value!r} must be one of {', '.join(allowed)}"
 
 
 def str_list(value: Any) -> list[str] | None:

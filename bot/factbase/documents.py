@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import parse_date_span
-from bot.factbase.common import Collector, read_text
+from bot.factbase.common import Collector, not_one_of, read_text
 from bot.factbase.model import PROVENANCE_FIELDS, PROVENANCE_VALUES, Document, SourceKind
 from bot.factbase.yamlsrc import LineDict, YamlSyntaxError, load_yaml
 from bot.ids import SLUG_RE
@@ -161,8 +161,7 @@ def _document_from(
             out.error(
                 path,
                 line("kind"),
-                f"kind {header.get('kind')!r} must be one of "
-                f"{', '.join(k.value for k in SourceKind)}",
+                not_one_of("kind", header.get("kind"), (k.value for k in SourceKind)),
             )
         ok = False
     provenance = _provenance(header, path, out, line)
@@ -230,7 +229,7 @@ def _provenance(header: LineDict, path: Path, out: Collector, line: Any) -> dict
             out.error(
                 path,
                 line("provenance"),
-                f"provenance: {key}: {value!r} must be one of {', '.join(PROVENANCE_VALUES)}",
+                f"provenance: {not_one_of(f'{key}:', value, PROVENANCE_VALUES)}",
             )
             ok = False
         elif header.get(key) in (None, ""):

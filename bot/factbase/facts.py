@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.dates import parse_date_span, parse_day, parse_partial_field
-from bot.factbase.common import Collector, check_fields, load_mappings, parsed_field, str_list
+from bot.factbase.common import (
+    Collector,
+    check_fields,
+    load_mappings,
+    not_one_of,
+    parsed_field,
+    str_list,
+)
 from bot.factbase.documents import DocText
 from bot.factbase.model import (
     ATTRIBUTION_VERBS,
@@ -130,7 +137,7 @@ def _fact_from(
         out.error(
             path,
             item.line_of("verb"),
-            f"{label}: verb {verb!r} must be one of {', '.join(ATTRIBUTION_VERBS)}",
+            f"{label}: {not_one_of('verb', verb, ATTRIBUTION_VERBS)}",
         )
         ok = False
     outcome_of = item.get("outcome_of")
@@ -144,7 +151,7 @@ def _fact_from(
         out.error(
             path,
             item.line_of("kind"),
-            f"{label}: kind {kind!r} must be one of {', '.join(FACT_KINDS)}",
+            f"{label}: {not_one_of('kind', kind, FACT_KINDS)}",
         )
         ok = False
     importance = item.get("importance", DEFAULT_IMPORTANCE)

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.dates import PartialDate, Precision, parse_partial_date
-from bot.factbase.common import Collector, check_fields, load_mappings
+from bot.factbase.common import Collector, check_fields, load_mappings, not_one_of
 from bot.factbase.model import Fact, FactBase
 from bot.factbase.problems import Problem
 from bot.factbase.yamlsrc import LineDict
@@ -189,9 +189,7 @@ class _RuleParser:
         try:
             return RuleKind(value)
         except ValueError:
-            self.error(
-                "kind", f"kind {value!r} must be one of {', '.join(k.value for k in RuleKind)}"
-            )
+            self.error("kind", not_one_of("kind", value, (k.value for k in RuleKind)))
             return None
 
     def _check_fields(self, kind: RuleKind | None) -> None:
@@ -372,7 +370,7 @@ class _RuleParser:
         except ValueError:
             self.error(
                 "weekend",
-                f"weekend {value!r} must be one of {', '.join(p.value for p in WeekendPolicy)}",
+                not_one_of("weekend", value, (p.value for p in WeekendPolicy)),
             )
             return DEFAULT_WEEKEND[kind]
 

@@ -1,9 +1,11 @@
 """`briefbot brief nato` wall time beside its floor, `python -c "import jinja2, yaml, rapidfuzz"`.
 
-    python bench/cli_startup.py [--rounds 5]
+    python bench/cli_startup.py [--rounds 15]
 
 Each round runs the floor, then the command (ABAB), each in a fresh interpreter; prints the
-median and spread of each and the ratio of medians (goal: within 1.3).
+median and spread of each, the ratio of medians (goal: within 1.3) and the median and spread of
+each round's ratio (the command over the floor run just before it), which drifts less with a
+shared machine's load.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def wall(command: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     brief = [*briefbot(), "brief", "nato"]
     wall(FLOOR), wall(brief)  # warm the file cache
@@ -47,6 +49,11 @@ def main() -> None:
             f"({min(times) * 1000:.0f}–{max(times) * 1000:.0f})"
         )
     print(f"ratio of medians: {statistics.median(bot) / statistics.median(floor):.2f}")
+    paired = [b / f for b, f in zip(bot, floor, strict=True)]
+    print(
+        f"each round's ratio: median {statistics.median(paired):.2f} "
+        f"({min(paired):.2f}–{max(paired):.2f})"
+    )
 
 
 if __name__ == "__main__":

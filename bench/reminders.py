@@ -7,7 +7,9 @@ messages alone to the same fake Slack ("bare").
 
 Rounds interleave bare and run-due (bare, SQLite, bare, PostgreSQL, ...), so both see the same
 load on a shared machine; the table gives each one's median rate, its spread and the ratio of
-medians. PostgreSQL defaults to $BRIEFBOT_TEST_POSTGRES_URL; without it only SQLite is measured.
+medians, and the ratio within each round (a pass over the bare client run just before it),
+whose median drifts less with a shared machine's load than the ratio of medians. PostgreSQL
+defaults to $BRIEFBOT_TEST_POSTGRES_URL; without it only SQLite is measured.
 """
 
 from __future__ import annotations
@@ -276,11 +278,15 @@ def main() -> None:
                 with postgres_schema(args.postgres) as url:
                     rates[label].append(bench_pass(label, url, args.due))
     print()
-    print("| database | bare client | run-due | ratio of medians |")
-    print("|---|---|---|---|")
+    print("| database | bare client | run-due | ratio of medians | each round's ratio (min–max) |")
+    print("|---|---|---|---|---|")
     for label in labels:
         ratio = statistics.median(rates[label]) / statistics.median(bare[label])
-        print(f"| {label} | {_spread(bare[label])} | {_spread(rates[label])} | {ratio:.2f} |")
+        paired = [rate / floor for rate, floor in zip(rates[label], bare[label], strict=True)]
+        print(
+            f"| {label} | {_spread(bare[label])} | {_spread(rates[label])} | {ratio:.2f} | "
+            f"{statistics.median(paired):.2f} ({min(paired):.2f}–{max(paired):.2f}) |"
+        )
     if not args.postgres:
         print("PostgreSQL: skipped (set BRIEFBOT_TEST_POSTGRES_URL or --postgres)")
 

@@ -19,15 +19,12 @@ from bot.factbase.model import FactBase
 from bot.lru import Lru
 from bot.replies import (
     BriefReply,
-    CommandHelp,
     ErrorReply,
-    HelpReply,
     NotAllowedReply,
     NotFoundReply,
     Reply,
     SearchReply,
     TopicRow,
-    TopicsReply,
 )
 from bot.resolve import MAX_QUERY_CHARS, Method, Resolution
 from bot.search import SearchHit
@@ -35,7 +32,7 @@ from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
 
 if TYPE_CHECKING:
-    from bot.status_replies import AboutReply, HomeReply, ReloadOutcome
+    from bot.status_replies import AboutReply, HelpReply, HomeReply, ReloadOutcome
 
 if TYPE_CHECKING:
     from bot.gaps import GapGroup, GapLog
@@ -331,6 +328,8 @@ class CommandHandler:
 
     def help(self, ctx: RequestContext, note: str | None = None) -> HelpReply:
         """Usage, generated from the command table, and the topic list."""
+        from bot.status_replies import CommandHelp, HelpReply
+
         p = ctx.prefix
         commands = tuple(CommandHelp(f"{p} {c.usage}", c.help) for c in self.commands_for(ctx))
         return HelpReply(commands, topic_rows(self.knowledge.current), prefix=p, note=note)
@@ -419,6 +418,8 @@ def _full(handler: CommandHandler, inv: Invocation) -> Reply:
 
 @command("topics", "topics", "the topics and the names they answer to")
 def _topics(handler: CommandHandler, inv: Invocation) -> Reply:
+    from bot.status_replies import TopicsReply
+
     return TopicsReply(topic_rows(inv.knowledge), prefix=inv.ctx.prefix)
 
 

@@ -1,7 +1,8 @@
 """What the command handler answers: one dataclass per kind of reply, each naming its template.
 
 Replies are data; `templates/<template>.<format>.j2` decide how they look. Replies about the bot
-rather than a topic (about, upcoming, gaps, reload, the App Home) are in `bot.status_replies`.
+rather than a topic (help, the topic list, about, upcoming, gaps, reload, the App Home) are in
+`bot.status_replies`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,6 @@ class TopicRow:
     title: str
     aliases: tuple[str, ...]
     facts: int
-
-
-@dataclass(frozen=True, slots=True)
-class CommandHelp:
-    """A usage line and what it does."""
-
-    usage: str
-    description: str
 
 
 @dataclass(frozen=True)
@@ -52,28 +45,6 @@ class BriefReply(Reply):
 
     def context(self) -> dict[str, Any]:
         return {"reply": self, "brief": self.brief}
-
-
-@dataclass(frozen=True)
-class HelpReply(Reply):
-    """Usage, the commands the user may run and the topics."""
-
-    commands: tuple[CommandHelp, ...]
-    topics: tuple[TopicRow, ...]
-    prefix: str = "/brief"
-    note: str | None = None
-    template: ClassVar[str] = "help"
-    kind: ClassVar[str] = "help"
-
-
-@dataclass(frozen=True)
-class TopicsReply(Reply):
-    """The list of topics."""
-
-    topics: tuple[TopicRow, ...]
-    prefix: str = "/brief"
-    template: ClassVar[str] = "topics"
-    kind: ClassVar[str] = "topics"
 
 
 @dataclass(frozen=True)

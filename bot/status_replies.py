@@ -1,4 +1,5 @@
-"""Replies about the bot rather than a topic: about, upcoming, gaps, reload and the App Home.
+"""Replies about the bot rather than a topic: help, the topic list, about, upcoming, gaps, reload
+and the App Home.
 
 Kept apart from `bot.replies` so that a brief, the commonest answer (and the CLI's start-up),
 does not create their dataclasses; the commands that return them import this module.
@@ -9,11 +10,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bot.replies import Reply
+from bot.replies import Reply, TopicRow
 
 if TYPE_CHECKING:
     from bot.brief import UpcomingItem
     from bot.gaps import GapGroup
+
+
+@dataclass(frozen=True, slots=True)
+class CommandHelp:
+    """A usage line and what it does."""
+
+    usage: str
+    description: str
+
+
+@dataclass(frozen=True)
+class HelpReply(Reply):
+    """Usage, the commands the user may run and the topics."""
+
+    commands: tuple[CommandHelp, ...]
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    note: str | None = None
+    template: ClassVar[str] = "help"
+    kind: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True)
+class TopicsReply(Reply):
+    """The list of topics."""
+
+    topics: tuple[TopicRow, ...]
+    prefix: str = "/brief"
+    template: ClassVar[str] = "topics"
+    kind: ClassVar[str] = "topics"
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,20 @@ from bot.render import TEXT, Renderer, reply_as_json
 from bot.replies import (
     BriefReply,
     ErrorReply,
-    HelpReply,
     NotFoundReply,
     Reply,
     SearchReply,
-    TopicsReply,
 )
 from bot.state import Knowledge, KnowledgeHolder, load_knowledge
-from bot.status_replies import AboutReply, GapsReply, ReloadOutcome, ReloadReply, UpcomingReply
+from bot.status_replies import (
+    AboutReply,
+    GapsReply,
+    HelpReply,
+    ReloadOutcome,
+    ReloadReply,
+    TopicsReply,
+    UpcomingReply,
+)
 from tests.conftest import SEEDS, TEMPLATES, cli
 from tests.seedkit import fact_yaml, make_seeds, topics_yaml
 

@@ -17,8 +17,9 @@ from bot.commands import CommandHandler
 from bot.console import run_console
 from bot.factbase import FactBase
 from bot.render import Renderer
-from bot.replies import BriefReply, HelpReply, NotFoundReply
+from bot.replies import BriefReply, NotFoundReply
 from bot.state import Knowledge, KnowledgeHolder
+from bot.status_replies import HelpReply
 from tests.conftest import TEMPLATES, environment_without_settings
 
 TODAY = dt.date(2026, 11, 23)

@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.lru import Lru
 from bot.metrics import Metrics
-from bot.replies import BriefReply, HelpReply, NotFoundReply, Reply, TopicsReply
+from bot.replies import BriefReply, NotFoundReply, Reply
 from bot.slack.clients import make_client
 from bot.slack.home import HomeTabs
 from bot.slack.limits import (
@@ -46,6 +46,7 @@ from bot.slack.sending import (
     post_without_duplicates,
 )
 from bot.slack.work import EventWork
+from bot.status_replies import HelpReply, TopicsReply
 
 log = logging.getLogger("bot.slack")
 

@@ -170,6 +170,20 @@ def test_every_template_compiles(renderer: Renderer) -> None:
     assert renderer.check() == []
 
 
+def test_a_templates_globals_are_its_own_and_keep_jinjas_defaults(tmp_path: Path) -> None:
+    """Each template gets its own copy of the globals when loaded: Jinja2's defaults are there,
+    and a change to one template's globals reaches neither the environment nor another."""
+    (tmp_path / "one.txt.j2").write_text("{{ range(3) | list }} {{ extra | default('none') }}")
+    (tmp_path / "two.txt.j2").write_text("{{ extra | default('none') }}")
+    renderer = Renderer(tmp_path)
+    env = renderer._envs[TEXT]
+    one = env.get_template("one.txt.j2")
+    one.globals["extra"] = "mine"
+    assert renderer.render("one", TEXT).strip() == "[0, 1, 2] mine"
+    assert renderer.render("two", TEXT).strip() == "none"
+    assert "extra" not in env.globals
+
+
 def test_check_compiles_each_template_in_every_format_that_renders_it(
     tmp_path: Path, factbase: FactBase
 ) -> None:

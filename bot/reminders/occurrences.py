@@ -82,11 +82,8 @@ class Occurrence:
     topic_id: str | None
     ordinal: int | None
     label: str
-
-    @property
-    def utc(self) -> dt.datetime:
-        """When to post, in UTC."""
-        return self.local.astimezone(dt.UTC)
+    utc: dt.datetime
+    """When to post, in UTC: `local` converted once (a pass compares it several times a post)."""
 
     @property
     def when(self) -> str:
@@ -169,6 +166,7 @@ def compute_occurrences(
                         topic_id=topic_id,
                         ordinal=event.ordinal,
                         label=_label(rule, fact, event, post),
+                        utc=local.astimezone(dt.UTC),
                     )
                 )
     found.sort(key=lambda o: (o.utc, o.key))

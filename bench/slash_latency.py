@@ -305,6 +305,17 @@ def report(
                 f"| {median(name, concurrency, 2) / median('bare', concurrency, 2):.2f} "
                 f"| {median(name, concurrency, 1) / median('bare', concurrency, 1):.2f} |"
             )
+    print("\np50 / floor within each round (over the same round's floor run), median (min–max):")
+    for concurrency in args.concurrency:
+        floor = [r[0] for r in results[("floor", concurrency)]]
+        for name in names:
+            if name in ("floor", "bare"):
+                continue
+            paired = [r[0] / f for r, f in zip(results[(name, concurrency)], floor, strict=True)]
+            print(
+                f"- {name}, c={concurrency}: {statistics.median(paired):.2f} "
+                f"({min(paired):.2f}–{max(paired):.2f})"
+            )
     if mentions:
         print("\n| app | app_mention -> chat.postMessage p50 ms, c=1 | errors | / bot-sqlite |")
         print("|---|---|---:|---:|")

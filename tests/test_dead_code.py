@@ -15,6 +15,7 @@ USED_OUTSIDE_BOT = {
     "ENVIRONMENT_VARIABLES": "the documented settings: tests/test_deploy.py checks the docs",
     "downgrade": "Alembic calls each migration's downgrade",
     "reducer_override": "pickle calls it for every object bot/cache.py stores",
+    "make_globals": "Jinja2 calls it for each template bot/render.py's environment loads",
     "ASSISTANT_SCOPES": "the registry's optional scopes: tests/test_manifests.py checks them",
     "SHORTCUTS": "the registry's shortcuts: tests/test_manifests.py checks the manifests",
     "bot_events": "the registry's event list: tests/test_manifests.py checks the manifests",

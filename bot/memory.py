@@ -39,11 +39,8 @@ def start_up() -> Iterator[None]:
     documentation suggests the same for servers). The few hundred objects in import-time
     cycles that a collection would have freed stay.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
+    with gc_paused():
+        try:
+            yield
+        finally:
+            gc.freeze()

@@ -32,9 +32,9 @@ BLOCKS = "blocks"
 
 _EXTENSIONS = {TEXT: "txt", MARKDOWN: "md", MRKDWN: "mrkdwn", BLOCKS: "blocks.json"}
 
-_RENDERED_BY = {"txt": (TEXT, MRKDWN), "md": (MARKDOWN,), "mrkdwn": (MRKDWN,), "json": (BLOCKS,)}
-"""The environments that render a template, by the last part of its name before `.j2` (a plain
-text template is also rendered as a Slack notification's fallback, `render_as_mrkdwn`)."""
+_RENDERED_BY = {ext: (fmt,) for fmt, ext in _EXTENSIONS.items()} | {"txt": (TEXT, MRKDWN)}
+"""The environments that render a template, by the part of its name between the template's name
+and `.j2` (a plain text template is also a Slack notification's fallback, `render_as_mrkdwn`)."""
 
 
 class Safe(str):
@@ -241,7 +241,7 @@ class Renderer:
             try:
                 # Compiled by each environment that renders it, and kept: the first brief or
                 # reminder after start-up does not wait for a compilation.
-                kind = path.name.removesuffix(".j2").rsplit(".", 1)[-1]
+                kind = path.name.removesuffix(".j2").partition(".")[2]
                 for fmt in _RENDERED_BY.get(kind, (TEXT,)):  # any other: included or imported
                     self._envs[fmt].get_template(path.name)
             except jinja2.TemplateSyntaxError as exc:

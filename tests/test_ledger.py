@@ -97,12 +97,20 @@ class WallClock:
         return self.now
 
 
+def two_passes(database: Database) -> tuple[WallClock, DeliveryLedger, DeliveryLedger]:
+    """Passes "a" and "b" on one database, their leases on the same hand-moved wall clock."""
+    wall = WallClock()
+    return (
+        wall,
+        DeliveryLedger(database.engine, owner="a", clock=wall),
+        DeliveryLedger(database.engine, owner="b", clock=wall),
+    )
+
+
 def test_a_live_claim_is_never_taken_over_whatever_the_other_pass_thinks_the_time_is(
     database: Database,
 ) -> None:
-    wall = WallClock()
-    a = DeliveryLedger(database.engine, owner="a", clock=wall)
-    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    wall, a, b = two_passes(database)
     claim(a)
     wall.now += LEASE - dt.timedelta(seconds=1)
     # b runs as a logical time days later: the lease is wall-clock time, so a still holds it.
@@ -118,9 +126,7 @@ def test_a_live_claim_is_never_taken_over_whatever_the_other_pass_thinks_the_tim
 def test_claims_waiting_their_turn_in_a_slow_batch_stay_live_while_the_owner_posts(
     database: Database,
 ) -> None:
-    wall = WallClock()
-    a = DeliveryLedger(database.engine, owner="a", clock=wall)
-    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    wall, a, b = two_passes(database)
     keys = [f"r:2026-09-10:{n}" for n in range(4)]
     for key in keys:
         claim(a, key)
@@ -133,9 +139,7 @@ def test_claims_waiting_their_turn_in_a_slow_batch_stay_live_while_the_owner_pos
 
 
 def test_an_expired_claim_is_taken_over_and_fences_its_old_owner_out(database: Database) -> None:
-    wall = WallClock()
-    a = DeliveryLedger(database.engine, owner="a", clock=wall)
-    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    wall, a, b = two_passes(database)
     claim(a)
     wall.now += LEASE + dt.timedelta(seconds=1)
     assert [d.key for d in b.owed(NOW)] == ["r:2026-09-10:0"]
@@ -249,9 +253,7 @@ def test_the_local_window_runs_from_the_clock_read_before_the_renewal_was_sent(
 def test_a_pass_whose_window_closed_after_its_claims_were_taken_over_is_fenced_out(
     database: Database,
 ) -> None:
-    wall = WallClock()
-    a = DeliveryLedger(database.engine, owner="a", clock=wall)
-    b = DeliveryLedger(database.engine, owner="b", clock=wall)
+    wall, a, b = two_passes(database)
     keys = [f"r:2026-09-10:{n}" for n in range(2)]
     a.claim_many([(key, "r", "C1", NOW) for key in keys], now=NOW)
     assert a.hold(keys[0]) is True

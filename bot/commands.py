@@ -32,10 +32,8 @@ from bot.state import Knowledge, KnowledgeHolder
 from bot.statements import spoken
 
 if TYPE_CHECKING:
-    from bot.status_replies import AboutReply, HelpReply, HomeReply, ReloadOutcome
-
-if TYPE_CHECKING:
     from bot.gaps import GapGroup, GapLog
+    from bot.status_replies import AboutReply, HelpReply, HomeReply, ReloadOutcome
 
 UPCOMING_IN_BRIEF_DAYS = 30
 GAPS_DAYS = 90

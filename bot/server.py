@@ -6,12 +6,10 @@ after a refused reload), `GET /metrics` (Prometheus) and `POST /admin/reload` (n
 `Authorization: Bearer $BRIEFBOT_ADMIN_TOKEN`; what `briefbot reload` calls). In Socket Mode the
 same probes and metrics are served on the port.
 
-A client's mistake gets a 4xx with a short JSON reason, never a 500. Slack's route checks the
-signature headers' shape before reading anything (401), reads the body as a stream and stops at
-1 MB (413), verifies the signature once on the raw bytes (401; Bolt's own check is off), and
-refuses a body whose shape is not Slack's (400) before Bolt sees it. Registered slash commands
-are then answered by `bot.slack.slash.SlashLane` (the same answer as Bolt's listener, without
-Bolt's dispatch); everything else goes to Bolt.
+A client's mistake gets a 4xx with a short JSON reason, never a 500. Slack's route is
+`bot.slack.route.SlackRoute`, a plain ASGI application matched before Starlette's router (it is
+the busiest path); its docstring lists what it checks. The probes, metrics and reload are
+Starlette routes.
 """
 
 from __future__ import annotations
@@ -20,19 +18,17 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import re
 import signal
 import threading
 import time
 from collections.abc import Iterator
 
 import uvicorn
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
-from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from bot.config import ConfigError, Settings
 from bot.factbase import FactBaseError
@@ -41,20 +37,13 @@ from bot.logs import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST
 from bot.runtime import Runtime, StartupError
 from bot.slack.app import BotIdentity, TokenError, build_app, verify_token
-from bot.slack.payloads import MalformedRequest, parse_payload
 from bot.slack.registry import EVENTS_PATH
-from bot.slack.signing import is_valid_signature, looks_signed
+from bot.slack.route import SlackRoute
 from bot.slack.slash import SlashLane
 
 log = logging.getLogger("bot.server")
 
 RELOAD_PATH = "/admin/reload"
-MAX_BODY_BYTES = 1_000_000
-"""Slack's payloads are far smaller; anything larger is refused with 413, unread."""
-_LENGTH_RE = re.compile(r"[0-9]{1,12}")
-JSON_UTF8 = "application/json;charset=utf-8"
-"""The content type of JSON answers to Slack (Bolt's own)."""
-
 KEEP_ALIVE_SECONDS = 5
 """An idle connection is closed after this long (Slack opens a new one per request anyway)."""
 MAX_CONCURRENT_CONNECTIONS = 500
@@ -67,9 +56,25 @@ DRAIN_SECONDS = 10.0
 Slack already had acknowledged may still take before the process exits."""
 
 
+class HttpApp:
+    """The ASGI application `briefbot serve` runs: Slack's route (`bot.slack.route`, none in
+    Socket Mode) matched first by its exact path, everything else by Starlette's router."""
+
+    def __init__(self, slack: SlackRoute | None, others: Starlette) -> None:
+        self.slack = slack
+        self.others = others
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand one connection's request to the route that serves it (the ASGI interface)."""
+        if self.slack is not None and scope["type"] == "http" and scope["path"] == EVENTS_PATH:
+            await self.slack(scope, receive, send)
+        else:
+            await self.others(scope, receive, send)
+
+
 def create_http_app(
     runtime: Runtime, *, slack: bool = True, identity: BotIdentity | None = None
-) -> Starlette:
+) -> HttpApp:
     """The ASGI application: Slack's route (unless `slack` is False) plus probes and metrics.
 
     Slack's route needs the bot's `identity`; without one, the token is verified here.
@@ -80,70 +85,19 @@ def create_http_app(
         Route("/metrics", _metrics(runtime), methods=["GET"]),
         Route(RELOAD_PATH, _reload(runtime), methods=["POST"]),
     ]
+    route = None
     if slack:
-        runtime.settings.require_http()
-        bolt = build_app(runtime.services, identity or verify_token(runtime.settings))
+        settings = runtime.settings
+        settings.require_http()
+        assert settings.slack_signing_secret is not None
+        bolt = build_app(runtime.services, identity or verify_token(settings))
         lane = SlashLane(runtime.services)
-        events = _slack_events(runtime.settings, bolt, lane)
-        routes.insert(0, Route(EVENTS_PATH, events, methods=["POST"]))  # matched first: busiest
-    return Starlette(routes=routes)
-
-
-class _TooLarge(Exception):
-    """The body went past `MAX_BODY_BYTES`."""
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, read as a stream and abandoned as soon as it passes `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+        route = SlackRoute(settings.slack_signing_secret.reveal(), bolt, lane)
+    return HttpApp(route, Starlette(routes=routes))
 
 
 def _refuse(status: int, reason: str) -> Response:
     return JSONResponse({"error": reason}, status_code=status)
-
-
-def _slack_events(settings: Settings, bolt: AsyncApp, lane: SlashLane):  # type: ignore[no-untyped-def]
-    assert settings.slack_signing_secret is not None
-    secret = settings.slack_signing_secret.reveal()
-
-    async def slack_events(request: Request) -> Response:
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
-        signature = request.headers.get("x-slack-signature", "")
-        if not looks_signed(timestamp, signature):
-            return _refuse(401, "missing or malformed Slack signature headers")
-        length = request.headers.get("content-length")
-        if length is not None and not _LENGTH_RE.fullmatch(length):
-            return _refuse(400, "malformed Content-Length")
-        if length is not None and int(length) > MAX_BODY_BYTES:
-            return _refuse(413, "request body too large")
-        try:
-            body = await _read_body(request, MAX_BODY_BYTES)
-        except _TooLarge:
-            return _refuse(413, "request body too large")
-        except ClientDisconnect:
-            log.info("client disconnected before sending the whole body")
-            return Response(status_code=400)
-        if not is_valid_signature(secret, body, timestamp, signature):
-            return _refuse(401, "invalid or expired signature")
-        try:
-            payload = parse_payload(body, request.headers.get("content-type"))
-            bolt_request = None if lane.takes(payload) else to_async_bolt_request(request, body)
-        except (MalformedRequest, ValueError, KeyError, TypeError, AttributeError) as exc:
-            reason = str(exc)[:200]
-            log.info("malformed Slack request refused", extra={"status": 400, "reason": reason})
-            return _refuse(400, "malformed request body")
-        if bolt_request is None:  # a registered slash command: `bot.slack.slash` says why
-            return Response(await lane.answer(payload), media_type=JSON_UTF8)
-        return to_starlette_response(await bolt.async_dispatch(bolt_request))
-
-    return slack_events
 
 
 async def _healthz(_request: Request) -> Response:
@@ -193,7 +147,7 @@ def is_admin_token(authorization: str, token: str) -> bool:
     )
 
 
-def uvicorn_config(app: Starlette, *, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(app: HttpApp, *, host: str, port: int) -> uvicorn.Config:
     """uvicorn's settings: bounded idle connections, header size and concurrency."""
     return uvicorn.Config(
         app,

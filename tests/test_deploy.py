@@ -86,7 +86,7 @@ def served_paths(tmp_path: Path) -> set[str]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}", watch_seeds=False)
     runtime = Runtime.build(settings)
     try:
-        return {route.path for route in create_http_app(runtime, slack=False).routes}  # type: ignore[attr-defined]
+        return {route.path for route in create_http_app(runtime, slack=False).others.routes}  # type: ignore[attr-defined]
     finally:
         runtime.close()
 

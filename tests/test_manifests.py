@@ -26,7 +26,7 @@ from bot.slack.registry import (
     SHORTCUTS,
     bot_events,
 )
-from tests.asgi import build_runtime
+from tests.asgi import build_runtime, call
 from tests.fakeslack import FakeSlack
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -170,10 +170,12 @@ def test_http_manifest_urls_point_at_the_route_the_server_serves(
     runtime = build_runtime(fake_slack.base_url, tmp_path)
     try:
         served = create_http_app(runtime, identity=BotIdentity("T1", "UBOT", "BBOT"))
-        posted = {r.path for r in served.routes if "POST" in (r.methods or ())}  # type: ignore[attr-defined]
+        # an unsigned POST reaches Slack's route (its signature check), not a 404
+        statuses = {p: asyncio.run(call(served, p, [], [b"{}"])).status for p in paths}
+        elsewhere = asyncio.run(call(served, "/slack/other", [], [b"{}"])).status
     finally:
         runtime.close()
-    assert paths == {EVENTS_PATH} and EVENTS_PATH in posted
+    assert paths == {EVENTS_PATH} and statuses == {EVENTS_PATH: 401} and elsewhere == 404
     assert settings["socket_mode_enabled"] is False
 
 

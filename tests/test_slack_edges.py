@@ -1,4 +1,4 @@
-"""The Slack route at its edges, in-process: the real Starlette app and Bolt app over ASGI, the
+"""The Slack route at its edges, in-process: the real ASGI app and Bolt app, the
 fake Slack Web API over HTTP, a real SQLite database (and PostgreSQL for dropped connections)."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz
 
 from bot.db.schema import knowledge_gaps
-from bot.server import MAX_BODY_BYTES
-from bot.slack import sending, services
+from bot.slack import route, sending, services
 from bot.slack.limits import POST_MESSAGE_BLOCKS_TEXT_BUDGET, blocks_text_length
+from bot.slack.route import MAX_BODY_BYTES
 from tests.asgi import FORM, JSON, Bot, Result, call, make_bot, settle, signed_headers
 from tests.fakeslack import RESPONSE_URL, FakeSlack
 from tests.slackreq import action_form, all_text, direct, mention, slash_form
@@ -178,10 +178,7 @@ def test_bolt_does_not_check_the_signature_a_second_time(bot: Bot) -> None:
         AsyncRequestVerification,
     )
 
-    route = next(r for r in bot.app.routes if r.path == "/slack/events")
-    bolt = route.endpoint.__closure__  # the Bolt app the route dispatches to
-    apps = [c.cell_contents for c in bolt if type(c.cell_contents).__name__ == "AsyncApp"]
-    (app,) = apps
+    app = bot.app.slack.bolt  # the Bolt app the route dispatches to
     assert not any(isinstance(m, AsyncRequestVerification) for m in app._async_middleware_list)
 
 
@@ -209,6 +206,8 @@ def test_bolt_does_not_check_the_signature_a_second_time(bot: Bot) -> None:
         ),
         (b"payload=%5B%5D", FORM),
         (b"payload=null", FORM),
+        (b"[" * 100_000, JSON),  # nested deeper than `json` recurses
+        (b"payload=" + b"%7B%22a%22%3A" * 50_000, FORM),
     ],
 )
 def test_signed_but_malformed_payloads_get_400(bot: Bot, body: bytes, content_type: str) -> None:
@@ -224,6 +223,26 @@ def test_a_client_that_disconnects_mid_body_leaves_no_traceback(
     with caplog.at_level(logging.INFO):
         run(call(bot.app, "/slack/events", headers, [body, body], disconnect_after=1))
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_other_methods_on_slacks_route_get_405_naming_post(bot: Bot) -> None:
+    for method in ("GET", "PUT", "HEAD"):
+        result = run(call(bot.app, "/slack/events", [], [b""], method=method))
+        assert (result.status, result.headers.get("allow")) == (405, "POST"), method
+
+
+def test_an_error_in_the_bots_own_code_is_logged_and_answered_500(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(body: bytes, content_type: str | None) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(route, "parse_payload", broken)  # no request reaches this on its own
+    with caplog.at_level(logging.INFO):
+        result = run(bot.post(slash_form("nato", response_url=bot.slack.response_url())))
+    assert (result.status, result.body) == (500, b"Internal Server Error")
+    (record,) = [r for r in caplog.records if r.exc_info]
+    assert record.getMessage() == "request failed" and "a bug" in str(record.exc_info[1])
 
 
 # -- F. no auth.test per request, never Bolt's reinstall text ---------------------------------

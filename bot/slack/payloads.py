@@ -40,6 +40,8 @@ def parse_payload(body: bytes, content_type: str | None) -> dict[str, Any]:
             payload = json.loads(form["payload"]) if "payload" in form else form
     except ValueError:
         raise MalformedRequest("the body is not valid JSON or form data") from None
+    except RecursionError:  # `json` gives up on arrays or objects nested thousands deep
+        raise MalformedRequest("the payload is nested too deeply") from None
     if not isinstance(payload, dict) or not payload:
         raise MalformedRequest("the payload is not a JSON object")
     _check(payload)

@@ -40,14 +40,13 @@ def test_request_metrics_through_cached_children_are_exposed_like_direct_ones() 
     for _ in range(3):
         metrics.observe_request("/brief", "brief", 0.002, resolved_by="alias")
     metrics.observe_request("/brief", "not_found", 0.001, resolved_by="")
-    assert metrics.child(metrics.requests, "/brief", "brief") is metrics.child(
-        metrics.requests, "/brief", "brief"
-    )
+    metrics.observe_request("/brief", "help", 0.001)
     text = metrics.exposition().decode()
     assert 'briefbot_requests_total{command="/brief",outcome="brief"} 3.0' in text
     assert 'briefbot_resolutions_total{method="alias"} 3.0' in text
     assert "briefbot_resolution_misses_total 1.0" in text
-    assert 'briefbot_request_seconds_count{command="/brief"} 4.0' in text
+    assert 'briefbot_requests_total{command="/brief",outcome="help"} 1.0' in text
+    assert 'briefbot_request_seconds_count{command="/brief"} 5.0' in text
 
 
 def test_json_lines_keep_the_millisecond_utc_time_and_every_extra() -> None:

@@ -11,10 +11,17 @@ from bot.slack.payloads import parse_form, parse_payload
 
 FORM_TEXT = st.text(alphabet=st.sampled_from("ab=&%+2F0Cé _\u2014"), max_size=60)
 """Text made mostly of the characters form encoding treats specially."""
+ESCAPES = st.text(alphabet=st.sampled_from("%%%0123456789abcdefABCDEF+=&x"), max_size=60)
+"""ASCII text thick with escapes, valid or not, in either case: UTF-8 split or broken."""
 
 
 @given(FORM_TEXT)
 def test_parse_form_agrees_with_parse_qsl_on_any_text(text: str) -> None:
+    assert parse_form(text) == dict(parse_qsl(text, keep_blank_values=True))
+
+
+@given(ESCAPES)
+def test_parse_form_agrees_with_parse_qsl_on_ascii_escapes(text: str) -> None:
     assert parse_form(text) == dict(parse_qsl(text, keep_blank_values=True))
 
 

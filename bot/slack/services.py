@@ -276,6 +276,8 @@ class SlackServices:
             seconds,
             resolved_by="" if isinstance(reply, NotFoundReply) else resolved_by,
         )
+        if not log.isEnabledFor(logging.INFO):  # logging at WARNING: no line, nothing to build
+            return
         log.info(
             "request",
             extra={

@@ -42,7 +42,9 @@ DEFAULT_UPCOMING_DAYS = 14
 HOME_GAPS = 5
 """Knowledge gaps an admin's App Home lists."""
 COMPOSED_BRIEFS = 256
-"""Briefs kept composed for the snapshot being served (`ComposedBriefs`)."""
+"""Briefs kept composed for the snapshot being served (`SnapshotMemo`)."""
+RESOLUTIONS_KEPT = 1024
+"""Query resolutions kept for the snapshot being served (`SnapshotMemo`)."""
 
 SLACK, CONSOLE, CLI = "slack", "console", "cli"
 EVERYWHERE = frozenset({SLACK, CONSOLE, CLI})
@@ -150,29 +152,63 @@ def about(knowledge: Knowledge) -> AboutReply:
     )
 
 
-class ComposedBriefs:
-    """Briefs already composed from the snapshot being served, the most recently used kept.
+class SnapshotMemo:
+    """What the handler made from the snapshot being served, kept for the next request that
+    needs it: composed briefs and query resolutions (the most recently used of each) and the
+    topic list.
 
-    A brief is a pure function of the snapshot (`Knowledge`, replaced whole, never mutated), the
-    topic, the query, how it was resolved, the day and `full`, so asking again for the same
-    one reuses it; a new snapshot empties the store. Safe to share between threads.
+    Each is a pure function of the snapshot (`Knowledge`, replaced whole, never mutated) and of
+    what was asked: a resolution of the query's text; a brief of the topic, the query, how it
+    was resolved, the day and `full`; the topic list (help, `topics`, a not-found reply's
+    suggestions) of nothing else. A team asks about a dozen topics by a handful of names, so
+    most requests find their resolution and brief here; a new snapshot empties the memo. Safe
+    to share between threads.
     """
 
-    def __init__(self, size: int = COMPOSED_BRIEFS) -> None:
-        self._size = size
+    def __init__(self, briefs: int = COMPOSED_BRIEFS, resolutions: int = RESOLUTIONS_KEPT) -> None:
+        self._sizes = (briefs, resolutions)
         self._knowledge: Knowledge | None = None
-        self._briefs: Lru[BriefReply] = Lru(size)
+        self._briefs: Lru[BriefReply] = Lru(briefs)
+        self._resolutions: Lru[Resolution] = Lru(resolutions)
+        self._rows: tuple[TopicRow, ...] | None = None
         self._lock = threading.Lock()
 
-    def get(
+    def brief(
         self, knowledge: Knowledge, key: tuple[Any, ...], compose: Callable[[], BriefReply]
     ) -> BriefReply:
         """The brief `key` names in `knowledge`, composed by `compose` if it is not kept."""
         with self._lock:
-            if knowledge is not self._knowledge:  # one store per snapshot: never mixed
-                self._knowledge, self._briefs = knowledge, Lru(self._size)
+            self._serve(knowledge)
             briefs = self._briefs
         return briefs.get_or_make(key, compose)
+
+    def resolution(self, knowledge: Knowledge, query: str) -> Resolution:
+        """`knowledge.resolver.resolve(query)`, kept for queries of up to `MAX_QUERY_CHARS`."""
+        if len(query) > MAX_QUERY_CHARS:
+            return knowledge.resolver.resolve(query)
+        with self._lock:
+            self._serve(knowledge)
+            resolutions = self._resolutions
+        return resolutions.get_or_make(query, lambda: knowledge.resolver.resolve(query))
+
+    def topic_rows(self, knowledge: Knowledge) -> tuple[TopicRow, ...]:
+        """`topic_rows(knowledge)`, made once per snapshot."""
+        with self._lock:
+            self._serve(knowledge)
+            rows = self._rows
+        if rows is None:
+            rows = topic_rows(knowledge)
+            with self._lock:
+                if knowledge is self._knowledge:  # not replaced meanwhile
+                    self._rows = rows
+        return rows
+
+    def _serve(self, knowledge: Knowledge) -> None:
+        """Keep what is made from `knowledge` from now on (called with the lock held)."""
+        if knowledge is not self._knowledge:  # one memo per snapshot: never mixed
+            briefs, resolutions = self._sizes
+            self._knowledge, self._rows = knowledge, None
+            self._briefs, self._resolutions = Lru(briefs), Lru(resolutions)
 
 
 @dataclass
@@ -188,7 +224,7 @@ class CommandHandler:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy())
     gaps: GapLog | None = None
     reload: Callable[[], ReloadOutcome] | None = None
-    composed: ComposedBriefs = field(default_factory=ComposedBriefs, repr=False, compare=False)
+    memo: SnapshotMemo = field(default_factory=SnapshotMemo, repr=False, compare=False)
 
     def handle(
         self,
@@ -257,7 +293,7 @@ class CommandHandler:
     ) -> Reply:
         """Resolve `query` and compose its brief, or say what was not found."""
         knowledge = knowledge or self.knowledge.current
-        resolution = knowledge.resolver.resolve(query)
+        resolution = self.memo.resolution(knowledge, query)
         self._note_gap(resolution, ctx or RequestContext())
         if resolution.topic_id is None or resolution.method is None:
             return self.not_found(resolution, knowledge, ctx or RequestContext())
@@ -304,7 +340,7 @@ class CommandHandler:
             return BriefReply(brief)
 
         key = (topic_id, query, resolved_by, day, full, self.stale_days)
-        return self.composed.get(knowledge, key, compose)
+        return self.memo.brief(knowledge, key, compose)
 
     def _note_gap(self, resolution: Resolution, ctx: RequestContext) -> None:
         """Record a query answered badly (not found, or only by word search) as a gap."""
@@ -330,7 +366,8 @@ class CommandHandler:
 
         p = ctx.prefix
         commands = tuple(CommandHelp(f"{p} {c.usage}", c.help) for c in self.commands_for(ctx))
-        return HelpReply(commands, topic_rows(self.knowledge.current), prefix=p, note=note)
+        rows = self.memo.topic_rows(self.knowledge.current)
+        return HelpReply(commands, rows, prefix=p, note=note)
 
     def home(self, ctx: RequestContext, *, today: dt.date | None = None) -> HomeReply:
         """The App Home: topics with their first summary sentence, the reminders ahead, the
@@ -382,7 +419,7 @@ class CommandHandler:
         """The not-found reply (or help, when the query had nothing in it)."""
         if resolution.empty:
             return self.help(ctx)
-        rows = {row.id: row for row in topic_rows(knowledge)}
+        rows = {row.id: row for row in self.memo.topic_rows(knowledge)}
         return NotFoundReply(
             resolution.query[:200],
             tuple(rows[t] for t in resolution.suggestions if t in rows),
@@ -418,7 +455,7 @@ def _full(handler: CommandHandler, inv: Invocation) -> Reply:
 def _topics(handler: CommandHandler, inv: Invocation) -> Reply:
     from bot.status_replies import TopicsReply
 
-    return TopicsReply(topic_rows(inv.knowledge), prefix=inv.ctx.prefix)
+    return TopicsReply(handler.memo.topic_rows(inv.knowledge), prefix=inv.ctx.prefix)
 
 
 @command("search", "search WORDS", "facts across all topics that mention the words", takes="words")

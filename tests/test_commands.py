@@ -17,7 +17,7 @@ import pytest
 
 from bot.access import AccessPolicy, RequestContext
 from bot.cli import EXIT_NOT_FOUND, EXIT_OK
-from bot.commands import COMMANDS, CommandHandler, parse_line
+from bot.commands import COMMANDS, CommandHandler, SnapshotMemo, parse_line, topic_rows
 from bot.curate.review import ReviewReply
 from bot.db import Database
 from bot.db.gaps import GapStore
@@ -229,9 +229,8 @@ RULES = """- id: first
 
 def _version(root: Path, label: str) -> Knowledge:
     facts = fact_yaml(f"{label}1", date="2021-03-03", statement=f"The {label} ministers met.")
-    seeds = make_seeds(
-        root / label, facts=facts, topics=topics_yaml("alpha", summary_fact=f"{label}1")
-    )
+    topics = topics_yaml("alpha", f"only{label}", summary_fact=f"{label}1")
+    seeds = make_seeds(root / label, facts=facts, topics=topics)
     (seeds / "reminders.yaml").write_text(RULES.format(fact=f"{label}1", label=label))
     return load_knowledge(seeds).require()
 
@@ -273,6 +272,34 @@ def test_a_reload_while_requests_run_never_mixes_versions(tmp_path: Path) -> Non
         sys.setswitchinterval(interval)
     assert during > 0, "no brief was composed while the snapshots were being swapped"
     assert mixed == []
+
+
+def test_the_topic_list_is_made_once_per_snapshot_and_never_lent_to_another(
+    tmp_path: Path,
+) -> None:
+    a, b = _version(tmp_path, "a"), _version(tmp_path, "b")
+    store = SnapshotMemo()
+    first = store.topic_rows(a)
+    assert first == topic_rows(a) and [r.id for r in first] == ["alpha", "onlya"]
+    assert store.topic_rows(a) is first
+    assert [r.id for r in store.topic_rows(b)] == ["alpha", "onlyb"]
+    again = store.topic_rows(a)
+    assert again == first and again is not first  # b's snapshot replaced what was kept for a
+
+
+def test_resolutions_are_kept_per_snapshot_the_most_recent_first(tmp_path: Path) -> None:
+    a, b = _version(tmp_path, "a"), _version(tmp_path, "b")
+    memo = SnapshotMemo(resolutions=2)
+    first = memo.resolution(a, "onlya")
+    assert first == a.resolver.resolve("onlya") and first.topic_id == "onlya"
+    assert memo.resolution(a, "onlya") is first
+    memo.resolution(a, "alpha")
+    memo.resolution(a, "the alpha")  # two kept at most: "onlya" is the one dropped
+    assert memo.resolution(a, "onlya") is not first
+    in_b = memo.resolution(b, "onlya")
+    assert in_b == b.resolver.resolve("onlya") and in_b.topic_id == "onlyb"
+    long = "alpha " * 100
+    assert memo.resolution(b, long) is not memo.resolution(b, long)  # past MAX_QUERY_CHARS
 
 
 def test_the_snapshot_carries_the_rules_of_its_own_fact_base(tmp_path: Path) -> None:

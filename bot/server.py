@@ -1,4 +1,4 @@
-"""`briefbot serve`: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode.
+"""`briefbot serve`: the Bolt app over HTTP (uvicorn) or Socket Mode.
 
 Routes: `POST /slack/events` (slash commands, events, interactivity; HTTP mode only),
 `GET /healthz` (the process is up), `GET /readyz` (fact base loaded, database reachable; "degraded"

@@ -3,8 +3,8 @@
 The bot's identity comes from one `auth.test` at start-up (`verify_token`, retried, with a
 clear error when the token is refused) and is handed to Bolt as a fixed `authorize` result, so
 no request waits on `auth.test` and no user ever sees Bolt's "please reinstall" text. Slack's
-request signatures are checked once, on the raw bytes, by `bot.server` (HTTP); Socket Mode needs
-none. So Bolt's own verification is off.
+request signatures are checked once, on the raw bytes, by `bot.slack.route` (HTTP); Socket Mode
+needs none. So Bolt's own verification is off.
 
 Bolt runs listeners with `bot.slack.acks.AckFirstListenerRunner`: a slash command's or a
 button's answer is the HTTP acknowledgement, sent as soon as the listener is done (no polling);
@@ -124,7 +124,7 @@ def build_app(services: SlackServices, identity: BotIdentity) -> AsyncApp:
     app = AsyncApp(
         client=make_web_client(settings, with_token=False),
         authorize=authorize,
-        signing_secret="",  # unused: signatures are checked by bot.server, once
+        signing_secret="",  # unused: signatures are checked by bot.slack.route, once
         request_verification_enabled=False,
         process_before_response=True,  # events are acknowledged first all the same: see acks
         raise_error_for_unhandled_request=True,  # `middleware.on_error` decides what they get

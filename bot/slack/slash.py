@@ -6,7 +6,7 @@ briefs public); `observe_slash` writes the request's log line and metrics. Two c
 them:
 
 - Bolt's `/brief` listener (`bot.slack.listeners.commands`), which serves Socket Mode;
-- `SlashLane`, to which `bot.server` hands the registered slash commands that arrive over HTTP,
+- `SlashLane`, to which `bot.slack.route` hands the registered slash commands that arrive over HTTP,
   once their signature and shape are checked, without Bolt's dispatch.
 
 Why a lane beside Bolt: before any listener runs, Bolt's `async_dispatch` costs about 0.27 ms
@@ -57,7 +57,7 @@ def observe_slash(
 class SlashLane:
     """Registered slash commands over HTTP, answered without Bolt's dispatch (module docstring).
 
-    `bot.server` calls `takes` on every checked payload and `answer` on those it takes.
+    `bot.slack.route` calls `takes` on every checked payload and `answer` on those it takes.
     """
 
     def __init__(self, services: SlackServices, commands: Mapping[str, object] = COMMANDS) -> None:

@@ -225,6 +225,15 @@ def test_a_client_that_disconnects_mid_body_leaves_no_traceback(
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
+def test_a_content_type_that_is_not_utf8_is_read_as_latin1_as_starlette_reads_headers(
+    bot: Bot,
+) -> None:
+    body = b'{"type": "url_verification", "challenge": "c4ll", "token": "x"}'
+    headers = signed_headers(body, JSON, extra={"content-type": "application/json; charset=\xff"})
+    result = run(call(bot.app, "/slack/events", headers, [body]))
+    assert (result.status, result.json()) == (200, {"challenge": "c4ll"})
+
+
 def test_other_methods_on_slacks_route_get_405_naming_post(bot: Bot) -> None:
     for method in ("GET", "PUT", "HEAD"):
         result = run(call(bot.app, "/slack/events", [], [b""], method=method))

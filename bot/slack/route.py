@@ -112,7 +112,9 @@ class SlackRoute:
             return
         content_type = headers.get(b"content-type")
         try:
-            payload = parse_payload(body, None if content_type is None else content_type.decode())
+            payload = parse_payload(
+                body, None if content_type is None else content_type.decode("latin-1")
+            )
             takes = self.lane.takes(payload)
             bolt_request = None if takes else to_async_bolt_request(Request(scope), body)
         except (MalformedRequest, ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -26,7 +26,6 @@ traceback and answered 500, as Starlette's error middleware would.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from bot.slack.payloads import MalformedRequest, parse_payload
+from bot.slack.services import encode_json
 from bot.slack.signing import is_valid_signature, looks_signed
 from bot.slack.slash import SlashLane
 
@@ -46,7 +46,6 @@ MAX_BODY_BYTES = 1_000_000
 JSON_UTF8 = b"application/json;charset=utf-8"
 """The content type of JSON answers to Slack (Bolt's own)."""
 _LENGTH_RE = re.compile(rb"[0-9]{1,12}")
-_ENCODE_ERROR = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class _TooLarge(Exception):
@@ -148,7 +147,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 async def _refuse(send: Send, status: int, reason: str) -> None:
     """A client's mistake: `status` with `{"error": reason}`."""
-    await _answer(send, status, _ENCODE_ERROR({"error": reason}).encode(), b"application/json")
+    await _answer(send, status, encode_json({"error": reason}), b"application/json")
 
 
 async def _answer(

@@ -18,7 +18,6 @@ from bot.factbase.documents import load_documents
 from bot.factbase.facts import link_outcomes, load_facts
 from bot.factbase.model import Document, Fact, FactBase, Topic
 from bot.factbase.problems import FactBaseError, Problem
-from bot.factbase.problems import iter_problem_lines as iter_problem_lines  # its old home
 from bot.factbase.topics import check_topic_summaries, load_topics
 from bot.factbase.yamlsrc import load_yaml
 from bot.memory import gc_paused
